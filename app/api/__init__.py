@@ -1,0 +1,1 @@
+"""HTTP routes: thin translations from requests to the emulator and the control plane."""

@@ -1,0 +1,73 @@
+"""The /_emulator control-plane routes; plain JSON, guarded by EMULATOR_ADMIN_TOKEN when set."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Request, Response
+from app.api.json import JSONBytes
+
+from app import __version__, control
+from app.api.deps import AdminDep, EmulatorDep
+
+router = APIRouter(prefix="/_emulator", include_in_schema=False)
+
+
+@router.get("/health")
+async def health(request: Request, emulator: EmulatorDep) -> Response:
+    uptime = round(time.monotonic() - request.app.state.started, 3)
+    return JSONBytes(
+        {"status": "ok", "version": __version__, "store": emulator.store.kind, "uptime_s": uptime}
+    )
+
+
+@router.post("/reset")
+async def reset(request: Request, emulator: EmulatorDep, _: AdminDep) -> Response:
+    return JSONBytes(control.reset(emulator, request.query_params.get("api_key")))
+
+
+@router.post("/keys")
+async def create_key(request: Request, emulator: EmulatorDep, _: AdminDep) -> Response:
+    return JSONBytes(control.create_tenant(emulator, await request.body()), status_code=201)
+
+
+@router.get("/keys/{api_key}")
+async def read_key(api_key: str, emulator: EmulatorDep, _: AdminDep) -> Response:
+    return JSONBytes(control.report(emulator, api_key))
+
+
+@router.patch("/keys/{api_key}")
+async def patch_key(api_key: str, request: Request, emulator: EmulatorDep, _: AdminDep) -> Response:
+    return JSONBytes(control.patch_tenant(emulator, api_key, await request.body()))
+
+
+@router.patch("/accounts/{account_id}")
+async def patch_account(
+    account_id: str, request: Request, emulator: EmulatorDep, _: AdminDep
+) -> Response:
+    return JSONBytes(control.patch_account(emulator, account_id, await request.body()))
+
+
+@router.get("/requests")
+async def requests(request: Request, emulator: EmulatorDep, _: AdminDep) -> Response:
+    return JSONBytes(control.journal(emulator, request.query_params))
+
+
+@router.post("/faults")
+async def add_fault(request: Request, emulator: EmulatorDep, _: AdminDep) -> Response:
+    return JSONBytes(control.add_fault(emulator, await request.body()), status_code=201)
+
+
+@router.get("/faults")
+async def list_faults(emulator: EmulatorDep, _: AdminDep) -> Response:
+    return JSONBytes(control.list_faults(emulator))
+
+
+@router.delete("/faults")
+async def delete_faults(emulator: EmulatorDep, _: AdminDep) -> Response:
+    return JSONBytes(control.delete_faults(emulator, None))
+
+
+@router.delete("/faults/{fault_id}")
+async def delete_fault(fault_id: str, emulator: EmulatorDep, _: AdminDep) -> Response:
+    return JSONBytes(control.delete_faults(emulator, fault_id))

@@ -1,0 +1,55 @@
+"""Dependencies shared by the routes: the emulator, the request's trace, the admin guard."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from app.control import ControlError, Unauthorized
+from app.dispatch import MAX_BODY, Emulator, Trace
+
+
+def get_emulator(request: Request) -> Emulator:
+    emulator: Emulator = request.app.state.emulator
+    return emulator
+
+
+EmulatorDep = Annotated[Emulator, Depends(get_emulator)]
+
+
+def trace(request: Request, action: str) -> Trace:
+    """The trace the error handlers and the journal read back from the request's state."""
+    found = Trace(action)
+    request.state.trace = found
+    return found
+
+
+async def read_body(request: Request) -> bytes | None:
+    """The body, or None past MAX_BODY: reading stops there, so a huge body costs nothing."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def require_admin(request: Request, emulator: EmulatorDep) -> None:
+    token = emulator.settings.admin_token
+    if token is None:
+        return
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    expected = token.get_secret_value().encode()
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
+        raise Unauthorized("send Authorization: Bearer <EMULATOR_ADMIN_TOKEN>")
+
+
+AdminDep = Annotated[None, Depends(require_admin)]
+
+__all__ = ["AdminDep", "ControlError", "EmulatorDep", "read_body", "trace"]

@@ -1,0 +1,161 @@
+"""The control plane's behaviour (/_emulator): tenants, reset, the journal and fault rules."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import ClassVar, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from app import envelope
+from app.dispatch import Emulator, account_item
+from app.models import AccountPatch, FaultSpec, TenantPatch, TenantSpec
+from app.store import FaultRule
+
+JOURNAL_LIMIT_MAX = 10_000
+
+
+class ControlError(Exception):
+    """Answered as plain JSON {"error": {"code", "message"}}: the control plane is not the vendor's."""
+
+    code: ClassVar[str] = "INVALID_PARAMS"
+    status: ClassVar[int] = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Unauthorized(ControlError):
+    code = "UNAUTHORIZED"
+    status = 401
+
+
+class Missing(ControlError):
+    code = "NOT_FOUND"
+    status = 404
+
+
+class Conflict(ControlError):
+    code = "CONFLICT"
+    status = 409
+
+
+def mask(api_key: str | None) -> str | None:
+    """All but the last 4 characters hidden, so keys never show in full outside the store."""
+    if api_key is None:
+        return None
+    shown = api_key[-4:] if len(api_key) > 4 else ""
+    return "*" * (len(api_key) - len(shown)) + shown
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def parse(model: type[Model], raw: bytes) -> Model:
+    try:
+        return model.model_validate_json(raw or b"null")
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "body"
+        raise ControlError(f"{where}: {first['msg']}") from exc
+
+
+def report(emulator: Emulator, api_key: str) -> dict[str, object]:
+    tenant = emulator.store.tenant(api_key)
+    if tenant is None:
+        raise Missing("no tenant has this api_key")
+    accounts = {a.account_id: a for a in emulator.store.accounts(api_key, 10_000, 0)[0]}
+    limit = emulator.settings.rate_limit if tenant.rate_limit is None else tenant.rate_limit
+    return {
+        "api_key": mask(api_key),
+        "credits": {"balance": tenant.balance, "consumed": tenant.consumed},
+        "rate_limit": limit,
+        "accounts": [
+            {
+                "account_id": use.account_id,
+                "status": accounts[use.account_id].status,
+                "country": accounts[use.account_id].country,
+                "calls": use.calls,
+                "credits_consumed": use.credits,
+            }
+            for use in emulator.store.usage(api_key)
+        ],
+    }
+
+
+def create_tenant(emulator: Emulator, raw: bytes) -> dict[str, object]:
+    spec = parse(TenantSpec, raw)
+    if not emulator.store.create_tenant(spec):
+        raise Conflict("this api_key or one of its account_id values exists already")
+    return report(emulator, spec.api_key)
+
+
+def patch_tenant(emulator: Emulator, api_key: str, raw: bytes) -> dict[str, object]:
+    patch = parse(TenantPatch, raw)
+    changes = {field: getattr(patch, field) for field in patch.model_fields_set}
+    if not emulator.store.patch_tenant(api_key, changes):
+        raise Missing("no tenant has this api_key")
+    return report(emulator, api_key)
+
+
+def patch_account(emulator: Emulator, account_id: str, raw: bytes) -> dict[str, object]:
+    patch = parse(AccountPatch, raw)
+    if not emulator.store.set_account_status(account_id, patch.status, envelope.timestamp()):
+        raise Missing("no account has this account_id")
+    account = emulator.store.account(account_id)
+    assert account is not None
+    return account_item(account)
+
+
+def reset(emulator: Emulator, api_key: str | None) -> dict[str, object]:
+    if not emulator.store.reset(api_key):
+        raise Missing("no tenant has this api_key")
+    return {"reset": "all" if api_key is None else "tenant", "api_key": mask(api_key)}
+
+
+def journal(emulator: Emulator, query: Mapping[str, str]) -> dict[str, object]:
+    raw_limit = query.get("limit", "100")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= JOURNAL_LIMIT_MAX:
+        raise ControlError(f"limit must be an integer from 1 to {JOURNAL_LIMIT_MAX}")
+    rows, total = emulator.store.journal(
+        query.get("api_key"), query.get("account_id"), int(raw_limit)
+    )
+    items = [
+        {
+            "id": rowid,
+            "time": entry.time,
+            "method": entry.method,
+            "path": entry.path,
+            "api_key": mask(entry.api_key),
+            "account_id": entry.account_id,
+            "action": entry.action,
+            "status": entry.status,
+            "code": entry.code,
+            "credits": entry.credits,
+            "duration_ms": entry.duration_ms,
+            "injected": entry.injected,
+            "request_id": entry.request_id,
+        }
+        for rowid, entry in rows
+    ]
+    return {"items": items, "total": total}
+
+
+def fault_item(rule: FaultRule) -> dict[str, object]:
+    return {"id": rule.id, **rule.spec.model_dump(mode="json"), "matched": rule.matched}
+
+
+def add_fault(emulator: Emulator, raw: bytes) -> dict[str, object]:
+    return fault_item(emulator.store.fault_add(parse(FaultSpec, raw)))
+
+
+def list_faults(emulator: Emulator) -> dict[str, object]:
+    return {"items": [fault_item(rule) for rule in emulator.store.faults()]}
+
+
+def delete_faults(emulator: Emulator, fault_id: str | None) -> dict[str, object]:
+    deleted = emulator.store.fault_delete(fault_id)
+    if fault_id is not None and not deleted:
+        raise Missing(f"no fault rule has the id '{fault_id[:40]}'")
+    return {"deleted": deleted}

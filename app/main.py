@@ -1,0 +1,144 @@
+"""The app factory: create_app(settings) wires the store, generator, routes and error handlers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import orjson
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.exceptions import HTTPException
+
+from app import __version__, envelope, fixtures
+from app.api import control as control_routes
+from app.api import docs, network
+from app.control import ControlError
+from app.dispatch import Emulator
+from app.errors import (
+    MSG_METHOD_NOT_ALLOWED,
+    MSG_NOT_FOUND,
+    ApiError,
+    InvalidParams,
+    MethodNotAllowed,
+    NotFound,
+)
+from app.generator import PeopleGenerator
+from app.observability import Metrics, Observability, configure_logging, route_action
+from app.settings import Settings
+from app.store.sqlite import SqliteStore
+
+CONTROL_PREFIX = "/_emulator"
+
+
+def _is_control(request: Request) -> bool:
+    return request.url.path.startswith(CONTROL_PREFIX)
+
+
+def _api_error(request: Request, error: ApiError) -> Response:
+    trace = getattr(request.state, "trace", None)
+    action = trace.action if trace else route_action(request.url.path)
+    request.state.code = error.code
+    body = envelope.error(error.code, error.message, action=action)
+    return Response(body, error.status, error.headers, media_type="application/json")
+
+
+def _control_error(request: Request, error: ControlError) -> Response:
+    request.state.code = error.code
+    body = orjson.dumps({"error": {"code": error.code, "message": error.message}})
+    return Response(body, error.status, media_type="application/json")
+
+
+async def on_api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return _api_error(request, exc)
+
+
+async def on_control_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ControlError)
+    return _control_error(request, exc)
+
+
+async def on_http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405 (no route, wrong method), in the envelope of the path's side."""
+    assert isinstance(exc, HTTPException)
+    method, path = request.method, request.url.path[:200]
+    if exc.status_code == 405:
+        error: ApiError = MethodNotAllowed(MSG_METHOD_NOT_ALLOWED.format(method=method, path=path))
+        error.headers.update(exc.headers or {})
+    else:
+        error = NotFound(MSG_NOT_FOUND.format(method=method, path=path))
+    if _is_control(request):
+        control_error = ControlError(error.message)
+        control_error.code, control_error.status = error.code, error.status  # type: ignore[misc]
+        return _control_error(request, control_error)
+    return _api_error(request, error)
+
+
+async def on_validation_error(request: Request, exc: Exception) -> Response:
+    """Routes parse their own input; this only guards against a future route that doesn't."""
+    assert isinstance(exc, RequestValidationError)
+    message = "; ".join(str(e.get("msg", "")) for e in exc.errors()) or "invalid request"
+    if _is_control(request):
+        return _control_error(request, ControlError(message))
+    return _api_error(request, InvalidParams(message))
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A fully wired emulator; fixtures are validated here, so a bad file fails the start."""
+    settings = settings or Settings()
+    configure_logging(settings.log_level)
+    tenants = fixtures.load(settings.fixtures)
+    store = SqliteStore(settings.state)
+    store.seed_fixtures(tenants)
+    emulator = Emulator(settings, store, PeopleGenerator(settings.seed))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        store.close()
+
+    app = FastAPI(
+        title="linkup-emulator",
+        version=__version__,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.emulator = emulator
+    app.state.metrics = Metrics()
+    app.state.started = time.monotonic()
+    app.include_router(network.router)
+    app.include_router(control_routes.router)
+    app.include_router(docs.router)
+    app.mount("/docs/assets", docs.SWAGGER_ASSETS, name="docs-assets")
+    app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(ControlError, on_control_error)
+    app.add_exception_handler(HTTPException, on_http_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-Id", "X-Emulator-Version", "Retry-After"],
+        )
+    app.add_middleware(Observability, emulator=emulator, metrics=app.state.metrics)
+    return app
+
+
+_default: FastAPI | None = None
+
+
+def __getattr__(name: str) -> FastAPI:
+    """`uvicorn app.main:app` builds the app from the environment on first use, not at import."""
+    global _default
+    if name != "app":
+        raise AttributeError(name)
+    if _default is None:
+        _default = create_app()
+    return _default

@@ -1,0 +1,210 @@
+"""Request ids, one JSON log line per request, Prometheus metrics, the journal, last-resort 500s."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+import uuid
+from typing import Any
+
+import orjson
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app import __version__, envelope
+from app.control import mask
+from app.dispatch import Emulator, Trace
+from app.errors import MSG_INTERNAL_ERROR
+from app.store import JournalEntry
+
+log = logging.getLogger("linkup_emulator")
+access_log = logging.getLogger("linkup_emulator.access")
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+ROUTE_ACTIONS = {
+    "/v2/network": "network",
+    "/v2/credits": "get_credits",
+    "/v2/accounts": "list_accounts",
+}
+
+
+def route_action(path: str) -> str:
+    """The route's own action name, for errors raised before any body was read."""
+    if path in ROUTE_ACTIONS:
+        return ROUTE_ACTIONS[path]
+    if path.startswith("/v2/accounts/"):
+        return "get_account"
+    return "unknown"
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": envelope.timestamp(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        line.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            line["traceback"] = self.formatException(record.exc_info)
+        return orjson.dumps(line).decode()
+
+
+def configure_logging(level: str) -> None:
+    """One JSON handler on our logger; called once per app, idempotent."""
+    if not any(isinstance(h.formatter, JsonFormatter) for h in log.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(JsonFormatter())
+        log.addHandler(handler)
+        log.propagate = False
+    log.setLevel(level.upper())
+
+
+class Metrics:
+    """Per-app metrics; with PROMETHEUS_MULTIPROC_DIR set (several workers) they add up across them."""
+
+    def __init__(self) -> None:
+        self.multiprocess = "PROMETHEUS_MULTIPROC_DIR" in os.environ
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "emulator_requests", "Requests answered", ["route", "status", "code"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "emulator_request_duration_seconds", "Time to answer a request", ["route"],
+            registry=self.registry,
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30),
+        )
+        self.credits = Counter(
+            "emulator_credits_consumed", "Credits debited", ["tenant"], registry=self.registry
+        )
+        self.injected = Counter(
+            "emulator_injected_faults", "Errors injected by header or fault rule", ["code"],
+            registry=self.registry,
+        )
+
+    def exposition(self) -> tuple[bytes, str]:
+        if self.multiprocess:
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            return generate_latest(registry), CONTENT_TYPE_LATEST
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+def _route(scope: Scope) -> str:
+    route = scope.get("route")
+    return getattr(route, "path", None) or "unmatched"
+
+
+class Observability:
+    """Pure ASGI (no BaseHTTPMiddleware cost on the hot path): wraps every request."""
+
+    def __init__(self, app: ASGIApp, emulator: Emulator, metrics: Metrics) -> None:
+        self.app = app
+        self.emulator = emulator
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        extra = [(b"x-request-id", request_id.encode()), (b"x-emulator-version", _VERSION)]
+        status = 500
+        response_started = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_started = True
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            log.exception("unexpected error", extra={"fields": {"request_id": request_id}})
+            state = scope.setdefault("state", {})
+            state["code"] = "INTERNAL_ERROR"
+            if not response_started:
+                trace = state.get("trace")
+                action = trace.action if trace else route_action(scope["path"])
+                body = envelope.error("INTERNAL_ERROR", MSG_INTERNAL_ERROR, action=action)
+                await send_with_headers(
+                    {
+                        "type": "http.response.start",
+                        "status": 500,
+                        "headers": [(b"content-type", b"application/json")],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+        self._record(scope, status, request_id, time.perf_counter() - started)
+
+    def _record(self, scope: Scope, status: int, request_id: str, seconds: float) -> None:
+        state = scope.get("state", {})
+        trace: Trace | None = state.get("trace")
+        code: str | None = state.get("code")
+        path: str = scope["path"]
+        route = _route(scope)
+        api_key = trace.api_key if trace else None
+        metrics = self.metrics
+        metrics.requests.labels(route, str(status), code or "").inc()
+        metrics.latency.labels(route).observe(seconds)
+        if trace and trace.credits:
+            metrics.credits.labels(mask(api_key)).inc(trace.credits)
+        if trace and trace.injected:
+            metrics.injected.labels(code or "").inc()
+        duration_ms = round(seconds * 1000, 3)
+        if access_log.isEnabledFor(logging.INFO):
+            access_log.info(
+                "request",
+                extra={
+                    "fields": {
+                        "request_id": request_id,
+                        "method": scope["method"],
+                        "path": path,
+                        "status": status,
+                        "code": code,
+                        "api_key": mask(api_key),
+                        "account_id": trace.account_id if trace else None,
+                        "action": trace.action if trace else None,
+                        "credits": trace.credits if trace else 0,
+                        "injected": trace.injected if trace else False,
+                        "ms": duration_ms,
+                    }
+                },
+            )
+        if path.startswith("/v2/") or path == "/v2":
+            self.emulator.store.journal_add(
+                JournalEntry(
+                    time=envelope.timestamp(),
+                    method=scope["method"],
+                    path=path,
+                    api_key=api_key,
+                    account_id=trace.account_id if trace else None,
+                    action=trace.action if trace else route_action(path),
+                    status=status,
+                    code=code,
+                    credits=trace.credits if trace else 0,
+                    duration_ms=duration_ms,
+                    injected=trace.injected if trace else False,
+                    request_id=request_id,
+                ),
+                self.emulator.settings.journal_size,
+            )
+
+
+_VERSION = __version__.encode()

@@ -1,0 +1,189 @@
+"""pytest fixtures for users' suites: an in-process emulator and a live one on a free port.
+
+Loaded automatically once linkup-emulator is installed (entry point `pytest11`):
+
+    def test_pymk(linkup):
+        response = linkup.recommendations(count=5)
+        assert response.json()["data"]["total_results"] == 5
+
+`linkup` drives the app in process (no socket); `linkup_live` starts the real server on a free
+127.0.0.1 port and gives its `base_url`. Both hand each test a fresh tenant (its own key, account
+and balance), tuned with `@pytest.mark.linkup(credits=5, rate_limit=2, country="FR", pool_size=3)`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+DEFAULT_SEED = "linkup"
+
+
+class LiveServer:
+    """A `linkup-emulator` process on 127.0.0.1 with a free port, started and stopped by you."""
+
+    def __init__(self, args: Sequence[str] = (), env: dict[str, str] | None = None) -> None:
+        command = [sys.executable, "-m", "app.cli", "--host", "127.0.0.1", "--port", "0", *args]
+        self.process = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
+            text=True,
+            start_new_session=True,  # its own process group, so kill() takes the workers too
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if "listening on " not in line:
+            self.process.kill()
+            raise RuntimeError(f"linkup-emulator did not start: {line!r}")
+        self.base_url = line.split("listening on ", 1)[1].strip()
+        self._wait_healthy()
+
+    def _wait_healthy(self, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.base_url}/_emulator/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if self.process.poll() is not None:
+                raise RuntimeError("linkup-emulator exited during start")
+            time.sleep(0.02)
+        raise RuntimeError("linkup-emulator did not become healthy")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL the server and its workers at once: the crash a state file must survive."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+
+@dataclass
+class Tenant:
+    """A fresh tenant on an emulator, with a client that already sends its key."""
+
+    client: httpx.Client
+    api_key: str
+    account_id: str
+    base_url: str
+    spec: dict[str, Any] = field(default_factory=dict)
+
+    def recommendations(self, count: int | None = 10, **body: Any) -> httpx.Response:
+        payload: dict[str, Any] = {"account_id": self.account_id, "action": "recommendations"}
+        payload["params"] = {} if count is None else {"count": count}
+        payload.update(body)
+        return self.client.post("/v2/network", json=payload)
+
+    def credits(self) -> int | None:
+        balance: int | None = self.client.get("/v2/credits").json()["data"]["credits"]
+        return balance
+
+    def set_credits(self, credits: int | None) -> None:
+        self.client.patch(f"/_emulator/keys/{self.api_key}", json={"credits": credits})
+
+    def add_fault(self, **rule: Any) -> dict[str, Any]:
+        rule.setdefault("match", {})["api_key"] = self.api_key
+        created: dict[str, Any] = self.client.post("/_emulator/faults", json=rule).json()
+        return created
+
+    def journal(self) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = self.client.get(
+            "/_emulator/requests", params={"api_key": self.api_key}
+        ).json()["items"]
+        return items
+
+
+def _tenant_spec(request: pytest.FixtureRequest) -> dict[str, Any]:
+    marker = request.node.get_closest_marker("linkup")
+    options: dict[str, Any] = dict(marker.kwargs) if marker else {}
+    digest = hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:12]
+    account = {
+        "account_id": options.pop("account_id", f"acc_{digest}"),
+        "country": options.pop("country", "US"),
+        "pool_size": options.pop("pool_size", 1000),
+        "status": options.pop("status", "active"),
+    }
+    spec = {"api_key": options.pop("api_key", f"key_{digest}"), "credits": 1000, "rate_limit": 0}
+    spec.update(options)
+    spec["accounts"] = [account]
+    return spec
+
+
+def _fresh_tenant(client: httpx.Client, base_url: str, request: pytest.FixtureRequest) -> Tenant:
+    spec = _tenant_spec(request)
+    client.post("/_emulator/reset", params={"api_key": spec["api_key"]})
+    created = client.post("/_emulator/keys", json=spec)
+    if created.status_code not in (201, 409):
+        raise RuntimeError(f"could not create the test tenant: {created.text}")
+    client.headers["x-api-key"] = spec["api_key"]
+    return Tenant(client, spec["api_key"], spec["accounts"][0]["account_id"], base_url, spec)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("linkup-emulator")
+    group.addoption("--linkup-seed", default=None, help="seed of the emulator's generated data")
+    parser.addini("linkup_seed", "seed of the emulator's generated data", default=DEFAULT_SEED)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "linkup(**tenant): options of the test's emulator tenant (credits, country...)"
+    )
+
+
+def _seed(config: pytest.Config) -> str:
+    seed: str = config.getoption("--linkup-seed") or config.getini("linkup_seed")
+    return seed
+
+
+@pytest.fixture(scope="session")
+def linkup_app(pytestconfig: pytest.Config) -> Iterator[Any]:
+    """One in-process emulator app for the session (tests stay isolated by tenant)."""
+    from starlette.testclient import TestClient
+
+    from app.main import create_app
+    from app.settings import Settings
+
+    app = create_app(Settings(seed=_seed(pytestconfig), rate_limit=0, log_level="warning"))
+    with TestClient(app, base_url="http://emulator") as client:
+        yield client
+
+
+@pytest.fixture
+def linkup(linkup_app: Any, request: pytest.FixtureRequest) -> Tenant:
+    """A fresh tenant on the in-process emulator; `linkup.client` is an httpx client, no network."""
+    return _fresh_tenant(linkup_app, "http://emulator", request)
+
+
+@pytest.fixture(scope="session")
+def linkup_server(pytestconfig: pytest.Config) -> Iterator[LiveServer]:
+    server = LiveServer(["--seed", _seed(pytestconfig), "--log-level", "warning"])
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def linkup_live(linkup_server: LiveServer, request: pytest.FixtureRequest) -> Iterator[Tenant]:
+    """A fresh tenant on a real server at `linkup_live.base_url` (127.0.0.1, free port)."""
+    with httpx.Client(base_url=linkup_server.base_url, timeout=30) as client:
+        yield _fresh_tenant(client, linkup_server.base_url, request)

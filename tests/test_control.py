@@ -1,0 +1,222 @@
+"""The /_emulator control plane: tenants, patching, reset, the journal and the admin token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from app.main import create_app
+from app.settings import Settings
+from app.store import JournalEntry
+from app.store.sqlite import SqliteStore
+from tests.conftest import assert_error, balance, recommend
+from tests.support.openapi import validate_response
+
+TENANT: dict[str, Any] = {
+    "api_key": "ci_job_1234",
+    "credits": 30,
+    "rate_limit": 0,
+    "accounts": [{"account_id": "acc_ci", "country": "FR", "pool_size": 40}],
+}
+
+
+def test_health(client: TestClient) -> None:
+    body = client.get("/_emulator/health").json()
+    assert body == {"status": "ok", "version": body["version"], "store": "memory", "uptime_s": body["uptime_s"]}
+    validate_response("get", "/_emulator/health", 200, body)
+
+
+def test_create_tenant_then_use_it(client: TestClient) -> None:
+    created = client.post("/_emulator/keys", json=TENANT)
+    assert created.status_code == 201
+    validate_response("post", "/_emulator/keys", 201, created.json())
+    assert created.json() == {
+        "api_key": "*******1234",
+        "credits": {"balance": 30, "consumed": 0},
+        "rate_limit": 0,
+        "accounts": [
+            {"account_id": "acc_ci", "status": "active", "country": "FR", "calls": 0, "credits_consumed": 0}
+        ],
+    }
+    assert recommend(client, "acc_ci", 15, key="ci_job_1234").status_code == 200
+    report = client.get("/_emulator/keys/ci_job_1234").json()
+    assert report["credits"] == {"balance": 28, "consumed": 2}
+    assert report["accounts"][0]["calls"] == 1
+    assert report["accounts"][0]["credits_consumed"] == 2
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {**TENANT, "api_key": "demo_key"},  # key taken
+        {**TENANT, "accounts": [{"account_id": "acc_demo"}]},  # account owned by someone else
+    ],
+    ids=["key-exists", "account-exists"],
+)
+def test_create_conflicts(client: TestClient, spec: dict[str, Any]) -> None:
+    response = client.post("/_emulator/keys", json=spec)
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "CONFLICT"
+    assert balance(client) == 1000
+
+
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        ({**TENANT, "credits": -1}, "credits"),
+        ({**TENANT, "credits": "10"}, "credits"),
+        ({**TENANT, "surprise": 1}, "surprise"),
+        ({**TENANT, "api_key": ""}, "api_key"),
+        ({**TENANT, "accounts": [{"account_id": "a", "country": "XX"}]}, "country"),
+        ({**TENANT, "accounts": [{"account_id": "a", "status": "asleep"}]}, "status"),
+        ({**TENANT, "accounts": [{"account_id": "a", "pool_size": 10_001}]}, "pool_size"),
+        ({**TENANT, "accounts": [{"account_id": "a"}, {"account_id": "a"}]}, "twice"),
+    ],
+    ids=["negative", "string", "unknown-field", "empty-key", "country", "status", "pool", "dupe"],
+)
+def test_create_rejects_bad_specs(client: TestClient, spec: dict[str, Any], field: str) -> None:
+    response = client.post("/_emulator/keys", json=spec)
+    assert response.status_code == 400
+    assert field in response.json()["error"]["message"]
+    if spec["api_key"] != "demo_key" and spec["api_key"]:
+        assert client.get(f"/_emulator/keys/{spec['api_key']}").status_code == 404
+
+
+def test_create_rejects_malformed_json(client: TestClient) -> None:
+    response = client.post("/_emulator/keys", content=b"{oops")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "INVALID_PARAMS"
+
+
+def test_patch_credits_and_rate_limit(client: TestClient) -> None:
+    response = client.patch("/_emulator/keys/demo_key", json={"credits": 3, "rate_limit": 1})
+    assert response.status_code == 200
+    assert response.json()["credits"]["balance"] == 3
+    assert response.json()["rate_limit"] == 1
+    assert recommend(client, count=30).status_code == 200
+    assert_error(recommend(client, count=1), 429, "RATE_LIMITED", "recommendations")
+    client.patch("/_emulator/keys/demo_key", json={"credits": None, "rate_limit": 0})
+    assert recommend(client, count=1000).status_code == 200
+    assert balance(client) is None
+
+
+@pytest.mark.parametrize("patch", [{}, {"credits": -5}, {"balance": 5}, {"rate_limit": 1.5}])
+def test_patch_rejects_bad_bodies(client: TestClient, patch: dict[str, Any]) -> None:
+    assert client.patch("/_emulator/keys/demo_key", json=patch).status_code == 400
+    assert balance(client) == 1000
+
+
+def test_patch_unknown_key_is_404(client: TestClient) -> None:
+    assert client.patch("/_emulator/keys/nope", json={"credits": 1}).status_code == 404
+    assert client.get("/_emulator/keys/nope").status_code == 404
+
+
+def test_account_status(client: TestClient) -> None:
+    response = client.patch("/_emulator/accounts/acc_demo", json={"status": "inactive"})
+    assert response.status_code == 200
+    assert response.json()["is_active"] is False
+    assert_error(recommend(client), 403, "ACCOUNT_INACTIVE", "recommendations")
+    client.patch("/_emulator/accounts/acc_demo", json={"status": "active"})
+    assert recommend(client).status_code == 200
+    assert client.patch("/_emulator/accounts/acc_nope", json={"status": "active"}).status_code == 404
+    assert client.patch("/_emulator/accounts/acc_demo", json={"status": "gone"}).status_code == 400
+
+
+def test_reset_all_goes_back_to_fixtures(client: TestClient) -> None:
+    client.post("/_emulator/keys", json=TENANT)
+    recommend(client, count=100)
+    client.patch("/_emulator/accounts/acc_demo", json={"status": "inactive"})
+    client.post("/_emulator/faults", json={"error": "INTERNAL_ERROR", "match": {"api_key": "other_key"}})
+    response = client.post("/_emulator/reset")
+    assert response.json() == {"reset": "all", "api_key": None}
+    assert client.get("/_emulator/requests").json()["total"] == 0
+    assert balance(client) == 1000
+    assert client.get("/_emulator/keys/ci_job_1234").status_code == 404
+    assert client.get("/_emulator/faults").json() == {"items": []}
+    assert recommend(client).status_code == 200
+
+
+def test_reset_one_tenant_leaves_others_untouched(client: TestClient) -> None:
+    client.post("/_emulator/keys", json=TENANT)
+    recommend(client, "acc_ci", 20, key="ci_job_1234")
+    recommend(client, count=100)
+    client.patch("/_emulator/keys/ci_job_1234", json={"rate_limit": 7})
+    response = client.post("/_emulator/reset", params={"api_key": "ci_job_1234"})
+    assert response.json() == {"reset": "tenant", "api_key": "*******1234"}
+    report = client.get("/_emulator/keys/ci_job_1234").json()
+    assert report["credits"] == {"balance": 30, "consumed": 0}  # as it was created
+    assert report["rate_limit"] == 0
+    assert balance(client) == 990  # demo_key untouched
+    assert client.get("/_emulator/requests", params={"api_key": "ci_job_1234"}).json()["total"] == 0
+    assert client.get("/_emulator/requests", params={"api_key": "demo_key"}).json()["total"] >= 1
+    assert client.post("/_emulator/reset", params={"api_key": "nope"}).status_code == 404
+
+
+def test_journal_newest_first_filtered_and_masked(client: TestClient) -> None:
+    recommend(client, count=20)
+    recommend(client, "acc_nope")
+    recommend(client, "acc_other", key="other_key", count=5)
+    body = client.get("/_emulator/requests", params={"api_key": "demo_key"}).json()
+    validate_response("get", "/_emulator/requests", 200, body)
+    assert body["total"] == 2
+    newest, oldest = body["items"]
+    assert (newest["status"], newest["code"], newest["credits"]) == (404, "INVALID_ACCOUNT", 0)
+    assert (oldest["status"], oldest["code"], oldest["credits"]) == (200, None, 2)
+    assert oldest["api_key"] == "****_key"
+    assert oldest["action"] == "recommendations" and oldest["injected"] is False
+    assert "demo_key" not in client.get("/_emulator/requests").text
+    by_account = client.get("/_emulator/requests", params={"account_id": "acc_other"}).json()
+    assert [i["account_id"] for i in by_account["items"]] == ["acc_other"]
+    assert len(client.get("/_emulator/requests", params={"limit": 1}).json()["items"]) == 1
+    assert client.get("/_emulator/requests", params={"limit": 0}).status_code == 400
+
+
+def test_journal_is_bounded_over_http() -> None:
+    settings = Settings(seed="t", journal_size=25, log_level="warning", rate_limit=0)
+    with TestClient(create_app(settings)) as client:
+        for _ in range(60):
+            client.get("/v2/credits", headers={"x-api-key": "demo_key"})
+        body = client.get("/_emulator/requests", params={"limit": 1000}).json()
+    assert body["total"] == len(body["items"]) == 25
+
+
+def test_journal_never_exceeds_its_bound_under_20000_requests() -> None:
+    store = SqliteStore()
+    entry = JournalEntry("2026-01-01T00:00:00Z", "GET", "/v2/credits", "k", None, "get_credits",
+                         200, None, 0, 0.1, False, "r")
+    for i in range(20_000):
+        store.journal_add(entry, bound=1000)
+        if i % 4999 == 0:
+            assert store.journal(None, None, 10_000)[1] <= 1000
+    rows, total = store.journal(None, None, 10_000)
+    assert total == len(rows) == 1000
+    assert rows[0][0] == 20_000  # the newest kept, the oldest dropped
+
+
+ADMIN_ROUTES = [
+    ("POST", "/_emulator/reset"),
+    ("POST", "/_emulator/keys"),
+    ("GET", "/_emulator/keys/demo_key"),
+    ("PATCH", "/_emulator/keys/demo_key"),
+    ("PATCH", "/_emulator/accounts/acc_demo"),
+    ("GET", "/_emulator/requests"),
+    ("POST", "/_emulator/faults"),
+    ("GET", "/_emulator/faults"),
+    ("DELETE", "/_emulator/faults"),
+    ("DELETE", "/_emulator/faults/flt_1"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), ADMIN_ROUTES)
+def test_admin_token_guards_every_route_but_health(method: str, path: str) -> None:
+    settings = Settings(seed="t", admin_token="s3cret", log_level="warning")
+    with TestClient(create_app(settings)) as client:
+        for headers in ({}, {"authorization": "Bearer wrong"}, {"authorization": "Basic s3cret"}):
+            response = client.request(method, path, headers=headers)
+            assert response.status_code == 401, headers
+            assert response.json()["error"]["code"] == "UNAUTHORIZED"
+        allowed = client.request(method, path, headers={"authorization": "Bearer s3cret"})
+        assert allowed.status_code != 401
+        assert client.get("/_emulator/health").status_code == 200

@@ -1,0 +1,238 @@
+"""The error table of SPEC §1.4: every row input can cause, its check order, and hostile input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from tests.conftest import assert_error, balance, network
+from tests.support.openapi import validate_response
+
+OK = {"account_id": "acc_demo", "action": "recommendations", "params": {"count": 10}}
+
+
+def body(**changes: Any) -> dict[str, Any]:
+    result = {**OK, **changes}
+    return {k: v for k, v in result.items() if v is not ...}
+
+
+def params(value: Any) -> dict[str, Any]:
+    return body(params=value)
+
+
+# (id, json body or raw bytes, api key, extra headers, status, code, metadata.action, text in message)
+CASES: list[tuple[str, Any, str | None, dict[str, str], int, str, str, str]] = [
+    # 1: the key
+    ("key-missing", OK, None, {}, 403, "INVALID_API_KEY", "recommendations", "API key"),
+    ("key-empty", OK, "", {}, 403, "INVALID_API_KEY", "recommendations", "API key"),
+    ("key-whitespace", OK, "   ", {}, 403, "INVALID_API_KEY", "recommendations", "API key"),
+    ("key-unknown", OK, "nope", {}, 403, "INVALID_API_KEY", "recommendations", "API key"),
+    ("key-wrong-case", OK, "DEMO_KEY", {}, 403, "INVALID_API_KEY", "recommendations", "API key"),
+    ("key-padded", OK, " demo_key", {}, 403, "INVALID_API_KEY", "recommendations", "API key"),
+    # 1 beats every later check
+    ("order-key-before-body", b"{not json", "nope", {}, 403, "INVALID_API_KEY", "network", "API key"),
+    ("order-key-before-action", body(action="invite"), "nope", {}, 403, "INVALID_API_KEY", "invite", ""),
+    # 3: the body
+    ("body-empty", b"", "demo_key", {}, 400, "INVALID_PARAMS", "network", "empty"),
+    ("body-whitespace", b"  \n ", "demo_key", {}, 400, "INVALID_PARAMS", "network", "empty"),
+    ("body-truncated", b'{"account_id": "acc_demo", "action": "recomm', "demo_key", {}, 400,
+     "INVALID_PARAMS", "network", "JSON"),
+    ("body-array", b"[1, 2]", "demo_key", {}, 400, "INVALID_PARAMS", "network", "object"),
+    ("body-string", b'"recommendations"', "demo_key", {}, 400, "INVALID_PARAMS", "network", "object"),
+    ("body-null", b"null", "demo_key", {}, 400, "INVALID_PARAMS", "network", "object"),
+    ("body-number", b"42", "demo_key", {}, 400, "INVALID_PARAMS", "network", "object"),
+    ("body-not-utf8", b'{"account_id": "acc_\xff\xfe", "action": "recommendations"}', "demo_key", {},
+     400, "INVALID_PARAMS", "network", "JSON"),
+    ("body-lone-surrogate", b'{"account_id": "\\ud800", "action": "recommendations"}', "demo_key", {},
+     400, "INVALID_PARAMS", "network", "JSON"),
+    ("body-200kb", body(padding="x" * 200_000), "demo_key", {}, 400, "INVALID_PARAMS", "network",
+     "KiB"),
+    ("body-nan", b'{"account_id": "acc_demo", "action": "recommendations", "params": {"count": NaN}}',
+     "demo_key", {}, 400, "INVALID_PARAMS", "network", "JSON"),
+    ("account-missing", body(account_id=...), "demo_key", {}, 400, "INVALID_PARAMS", "recommendations",
+     "account_id"),
+    ("account-int", body(account_id=123), "demo_key", {}, 400, "INVALID_PARAMS", "recommendations",
+     "account_id"),
+    ("account-null", body(account_id=None), "demo_key", {}, 400, "INVALID_PARAMS", "recommendations",
+     "account_id"),
+    ("account-list", body(account_id=["acc_demo"]), "demo_key", {}, 400, "INVALID_PARAMS",
+     "recommendations", "account_id"),
+    ("account-empty", body(account_id=""), "demo_key", {}, 400, "INVALID_PARAMS", "recommendations",
+     "account_id"),
+    ("action-missing", body(action=...), "demo_key", {}, 400, "INVALID_PARAMS", "network", "action"),
+    ("action-int", body(action=5), "demo_key", {}, 400, "INVALID_PARAMS", "network", "action"),
+    ("action-null", body(action=None), "demo_key", {}, 400, "INVALID_PARAMS", "network", "action"),
+    ("action-object", body(action={"name": "x"}), "demo_key", {}, 400, "INVALID_PARAMS", "network",
+     "action"),
+    # 4: the action
+    ("action-invite", body(action="invite"), "demo_key", {}, 400, "INVALID_ACTION", "invite",
+     "recommendations"),
+    ("action-uppercase", body(action="RECOMMENDATIONS"), "demo_key", {}, 400, "INVALID_ACTION",
+     "RECOMMENDATIONS", "RECOMMENDATIONS"),
+    ("action-empty", body(action=""), "demo_key", {}, 400, "INVALID_ACTION", "", "supported"),
+    ("order-action-before-account", body(action="list_sent", account_id="nope"), "demo_key", {}, 400,
+     "INVALID_ACTION", "list_sent", "list_sent"),
+    # 5: the account
+    ("account-unknown", body(account_id="acc_nope"), "demo_key", {}, 404, "INVALID_ACCOUNT",
+     "recommendations", "acc_nope"),
+    ("account-of-other-key", body(account_id="acc_other"), "demo_key", {}, 404, "INVALID_ACCOUNT",
+     "recommendations", "acc_other"),
+    ("account-5000-chars", body(account_id="a" * 5000), "demo_key", {}, 404, "INVALID_ACCOUNT",
+     "recommendations", "aaaa"),
+    ("account-nul", body(account_id="acc_demo\x00"), "demo_key", {}, 404, "INVALID_ACCOUNT",
+     "recommendations", "acc_demo"),
+    ("account-odd-unicode", body(account_id="acc_\u202edemo😀\u0301"), "demo_key", {}, 404,
+     "INVALID_ACCOUNT", "recommendations", "acc_"),
+    ("order-account-before-params", body(account_id="acc_nope", params={"count": 0}), "demo_key", {},
+     404, "INVALID_ACCOUNT", "recommendations", "acc_nope"),
+    # 6: inactive account
+    ("account-inactive", body(account_id="acc_inactive"), "demo_key", {}, 403, "ACCOUNT_INACTIVE",
+     "recommendations", "inactive"),
+    ("order-inactive-before-params", body(account_id="acc_inactive", params={"count": "x"}),
+     "demo_key", {}, 403, "ACCOUNT_INACTIVE", "recommendations", "inactive"),
+    # 7: params
+    *[
+        (f"count-{label}", params({"count": value}), "demo_key", {}, 400, "INVALID_PARAMS",
+         "recommendations", "params.count")
+        for label, value in [
+            ("0", 0), ("minus-1", -1), ("1001", 1001), ("string", "10"), ("float", 2.5),
+            ("float-whole", 10.0), ("true", True), ("false", False), ("null", None), ("list", []),
+            ("object", {}), ("huge", 10**30), ("exponent", 1e3),
+        ]
+    ],
+    ("params-list", params([]), "demo_key", {}, 400, "INVALID_PARAMS", "recommendations", "params"),
+    ("params-string", params("count=10"), "demo_key", {}, 400, "INVALID_PARAMS", "recommendations",
+     "params"),
+    ("params-null", params(None), "demo_key", {}, 400, "INVALID_PARAMS", "recommendations", "params"),
+    ("params-v1-total-results", params({"total_results": 10}), "demo_key", {}, 400, "INVALID_PARAMS",
+     "recommendations", "total_results"),
+    ("params-unknown-beside-count", params({"count": 5, "offset": 1}), "demo_key", {}, 400,
+     "INVALID_PARAMS", "recommendations", "params.offset"),
+    ("order-params-before-credits", body(account_id="acc_broke", params={"count": 0}), "broke_key", {},
+     400, "INVALID_PARAMS", "recommendations", "count"),
+    # 8: credits
+    ("credits-zero", body(account_id="acc_broke"), "broke_key", {}, 402, "INSUFFICIENT_CREDITS",
+     "recommendations", "balance is 0"),
+    ("credits-short", body(account_id="acc_one_credit", params={"count": 11}), "one_credit_key", {},
+     402, "INSUFFICIENT_CREDITS", "recommendations", "costs 2"),
+    # emulator headers are checked right after the key
+    ("header-unknown-code", OK, "demo_key", {"X-Emulator-Error": "TEAPOT"}, 400, "INVALID_PARAMS",
+     "recommendations", "X-Emulator-Error"),
+    ("header-delay-negative", OK, "demo_key", {"X-Emulator-Delay-Ms": "-5"}, 400, "INVALID_PARAMS",
+     "recommendations", "X-Emulator-Delay-Ms"),
+    ("header-delay-too-long", OK, "demo_key", {"X-Emulator-Delay-Ms": "30001"}, 400, "INVALID_PARAMS",
+     "recommendations", "X-Emulator-Delay-Ms"),
+    ("header-delay-text", OK, "demo_key", {"X-Emulator-Delay-Ms": "soon"}, 400, "INVALID_PARAMS",
+     "recommendations", "X-Emulator-Delay-Ms"),
+]
+
+
+@pytest.mark.parametrize(
+    ("payload", "key", "headers", "status", "code", "action", "text"),
+    [case[1:] for case in CASES],
+    ids=[case[0] for case in CASES],
+)
+def test_error_matrix(
+    client: TestClient,
+    payload: Any,
+    key: str | None,
+    headers: dict[str, str],
+    status: int,
+    code: str,
+    action: str,
+    text: str,
+) -> None:
+    raw = payload if isinstance(payload, bytes) else None
+    before = {k: balance(client, k) for k in ("demo_key", "broke_key", "one_credit_key")}
+    response = network(client, None if raw is not None else payload, key=key, raw=raw, headers=headers)
+    body = assert_error(response, status, code, action)
+    assert text in body["error"]["message"]
+    assert "detail" not in body
+    validate_response("post", "/v2/network", status, body)
+    assert {k: balance(client, k) for k in before} == before, "an error debited credits"
+
+
+def test_matrix_is_large_enough() -> None:
+    assert len(CASES) >= 60
+
+
+def test_rate_limit_row(client: TestClient) -> None:
+    throttled = body(account_id="acc_throttled")
+    for _ in range(2):
+        assert network(client, throttled, key="throttled_key").status_code == 200
+    response = network(client, throttled, key="throttled_key")
+    assert_error(response, 429, "RATE_LIMITED", "recommendations")
+    assert 1 <= int(response.headers["retry-after"]) <= 60
+    validate_response("post", "/v2/network", 429, response.json())
+    # the rate limit is checked before the body: a throttled key gets 429 whatever it sends
+    assert network(client, raw=b"{", key="throttled_key").status_code == 429
+
+
+def test_unexpected_exception_is_internal_error_without_details(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def explode(*_: object) -> object:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(client.app.state.emulator.generator, "pool", explode)  # type: ignore[attr-defined]
+    response = network(client, OK)
+    body = assert_error(response, 500, "INTERNAL_ERROR", "recommendations")
+    assert "secret" not in response.text and "Traceback" not in response.text
+    validate_response("post", "/v2/network", 500, body)
+    assert balance(client) == 1000
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code", "action"),
+    [
+        ("GET", "/v2/network", 405, "METHOD_NOT_ALLOWED", "network"),
+        ("PUT", "/v2/network", 405, "METHOD_NOT_ALLOWED", "network"),
+        ("POST", "/v2/credits", 405, "METHOD_NOT_ALLOWED", "get_credits"),
+        ("DELETE", "/v2/accounts/acc_demo", 405, "METHOD_NOT_ALLOWED", "get_account"),
+        ("POST", "/v2/profiles", 404, "NOT_FOUND", "unknown"),
+        ("GET", "/v2", 404, "NOT_FOUND", "unknown"),
+        ("GET", "/", 404, "NOT_FOUND", "unknown"),
+        ("GET", "/v1/network/recommendations", 404, "NOT_FOUND", "unknown"),
+    ],
+    ids=lambda value: str(value),
+)
+def test_unknown_routes_and_methods(
+    client: TestClient, method: str, path: str, status: int, code: str, action: str
+) -> None:
+    response = client.request(method, path, headers={"x-api-key": "demo_key"})
+    assert_error(response, status, code, action)
+    assert "detail" not in response.text
+
+
+def test_control_plane_unknown_route_is_plain_json(client: TestClient) -> None:
+    response = client.get("/_emulator/nope")
+    assert response.status_code == 404
+    assert response.json() == {"error": {"code": "NOT_FOUND", "message": response.json()["error"]["message"]}}
+
+
+@pytest.mark.parametrize(
+    ("path", "action"),
+    [("/v2/credits", "get_credits"), ("/v2/accounts", "list_accounts"),
+     ("/v2/accounts/acc_demo", "get_account")],
+)
+def test_get_routes_need_a_key(client: TestClient, path: str, action: str) -> None:
+    assert_error(client.get(path), 403, "INVALID_API_KEY", action)
+    validate_response("get", path.replace("acc_demo", "{account_id}"), 403, client.get(path).json())
+
+
+@pytest.mark.parametrize(
+    "query", ["limit=0", "limit=501", "limit=ten", "limit=1.5", "offset=-1", "offset=x",
+              "offset=99999999999999999999999"],
+)
+def test_list_accounts_bad_query(client: TestClient, query: str) -> None:
+    response = client.get(f"/v2/accounts?{query}", headers={"x-api-key": "demo_key"})
+    body = assert_error(response, 400, "INVALID_PARAMS", "list_accounts")
+    assert query.split("=")[0] in body["error"]["message"]
+    validate_response("get", "/v2/accounts", 400, body)
+
+
+def test_foreign_account_is_not_found_on_get(client: TestClient) -> None:
+    response = client.get("/v2/accounts/acc_other", headers={"x-api-key": "demo_key"})
+    assert_error(response, 404, "INVALID_ACCOUNT", "get_account")
