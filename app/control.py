@@ -21,9 +21,10 @@ class ControlError(Exception):
     code: ClassVar[str] = "INVALID_PARAMS"
     status: ClassVar[int] = 400
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.headers = headers or {}
 
 
 class Unauthorized(ControlError):
@@ -39,6 +40,11 @@ class Missing(ControlError):
 class Conflict(ControlError):
     code = "CONFLICT"
     status = 409
+
+
+class WrongMethod(ControlError):
+    code = "METHOD_NOT_ALLOWED"
+    status = 405
 
 
 def mask(api_key: str | None) -> str | None:

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import orjson
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from app import __version__, envelope, fixtures
 from app.api import control as control_routes
 from app.api import docs, network
-from app.control import ControlError
+from app.control import ControlError, Missing, WrongMethod
 from app.dispatch import Emulator
 from app.errors import (
     MSG_METHOD_NOT_ALLOWED,
@@ -48,7 +47,7 @@ def _api_error(request: Request, error: ApiError) -> Response:
 def _control_error(request: Request, error: ControlError) -> Response:
     request.state.code = error.code
     body = orjson.dumps({"error": {"code": error.code, "message": error.message}})
-    return Response(body, error.status, media_type="application/json")
+    return Response(body, error.status, error.headers, media_type="application/json")
 
 
 async def on_api_error(request: Request, exc: Exception) -> Response:
@@ -61,20 +60,30 @@ async def on_control_error(request: Request, exc: Exception) -> Response:
     return _control_error(request, exc)
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes on this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        match, _ = route.matches(request.scope)
+        if match is Match.PARTIAL:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
+
+
 async def on_http_error(request: Request, exc: Exception) -> Response:
     """Starlette's own 404/405 (no route, wrong method), in the envelope of the path's side."""
     assert isinstance(exc, HTTPException)
     method, path = request.method, request.url.path[:200]
     if exc.status_code == 405:
-        error: ApiError = MethodNotAllowed(MSG_METHOD_NOT_ALLOWED.format(method=method, path=path))
-        error.headers.update(exc.headers or {})
-    else:
-        error = NotFound(MSG_NOT_FOUND.format(method=method, path=path))
+        allow = {"Allow": ", ".join(_allowed_methods(request))}
+        message = MSG_METHOD_NOT_ALLOWED.format(method=method, path=path)
+        if _is_control(request):
+            return _control_error(request, WrongMethod(message, headers=allow))
+        return _api_error(request, MethodNotAllowed(message, headers=allow))
+    message = MSG_NOT_FOUND.format(method=method, path=path)
     if _is_control(request):
-        control_error = ControlError(error.message)
-        control_error.code, control_error.status = error.code, error.status  # type: ignore[misc]
-        return _control_error(request, control_error)
-    return _api_error(request, error)
+        return _control_error(request, Missing(message))
+    return _api_error(request, NotFound(message))
 
 
 async def on_validation_error(request: Request, exc: Exception) -> Response:
@@ -95,18 +104,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     store.seed_fixtures(tenants)
     emulator = Emulator(settings, store, PeopleGenerator(settings.seed))
 
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        store.close()
-
     app = FastAPI(
         title="linkup-emulator",
         version=__version__,
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
-        lifespan=lifespan,
     )
     app.state.emulator = emulator
     app.state.metrics = Metrics()

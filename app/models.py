@@ -4,13 +4,29 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictFloat, model_validator
 
 from app.errors import FORCIBLE
 from app.generator import SUPPORTED_COUNTRIES
 
 Status = Literal["active", "inactive"]
-NonNegative = Annotated[StrictInt, Field(ge=0)]
+
+
+def _whole(value: object) -> object:
+    """JSON Schema counts 5.0 as an integer, so the control plane does too; bools and strings no."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a whole number")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("must be a whole number")
+        return int(value)
+    return value
+
+
+Whole = Annotated[int, BeforeValidator(_whole)]
+# Bounds keep every number inside SQLite's 64-bit integers.
+Credits = Annotated[Whole, Field(ge=0, le=10**15)]
+RateLimit = Annotated[Whole, Field(ge=0, le=10**9)]
 
 
 class Strict(BaseModel):
@@ -22,7 +38,7 @@ class AccountSpec(Strict):
     account_name: str | None = None
     status: Status = "active"
     country: str = "US"
-    pool_size: Annotated[StrictInt, Field(ge=0, le=10_000)] = 1000
+    pool_size: Annotated[Whole, Field(ge=0, le=10_000)] = 1000
     # Vendor accounts carry creation times; fixtures may pin them, else one is derived from the id.
     created_at: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
@@ -36,17 +52,11 @@ class AccountSpec(Strict):
 
 class TenantSpec(Strict):
     api_key: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^\S+$")]
-    credits: NonNegative | None = 1000
-    rate_limit: NonNegative | None = None
+    credits: Credits | None = 1000
+    rate_limit: RateLimit | None = None
+    # An account id listed twice is a conflict (409 at runtime, a fixture error at start),
+    # not a shape error: JSON Schema cannot say "unique by field".
     accounts: list[AccountSpec] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _unique_accounts(self) -> TenantSpec:
-        ids = [a.account_id for a in self.accounts]
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
-        if dupes:
-            raise ValueError(f"account_id listed twice: {', '.join(dupes)}")
-        return self
 
 
 class FixtureFile(Strict):
@@ -54,8 +64,8 @@ class FixtureFile(Strict):
 
 
 class TenantPatch(Strict):
-    credits: NonNegative | None = None
-    rate_limit: NonNegative | None = None
+    credits: Credits | None = None
+    rate_limit: RateLimit | None = None
 
     @model_validator(mode="after")
     def _not_empty(self) -> TenantPatch:
@@ -77,8 +87,8 @@ class FaultMatch(Strict):
 class FaultSpec(Strict):
     match: FaultMatch = Field(default_factory=FaultMatch)
     error: str | None = None
-    delay_ms: Annotated[StrictInt, Field(ge=0, le=30_000)] | None = None
-    times: Annotated[StrictInt, Field(ge=1)] | None = None
+    delay_ms: Annotated[Whole, Field(ge=0, le=30_000)] | None = None
+    times: Annotated[Whole, Field(ge=1)] | None = None
     probability: Annotated[StrictFloat, Field(ge=0, le=1)] | None = None
 
     @model_validator(mode="after")

@@ -171,11 +171,14 @@ class SqliteStore:
                     self._insert_tenant(db, spec, runtime=False)
 
     def create_tenant(self, spec: TenantSpec) -> bool:
-        with self._tx() as db:
-            if self._taken(db, spec):
-                return False
-            self._insert_tenant(db, spec, runtime=True)
-            return True
+        try:
+            with self._tx() as db:
+                if self._taken(db, spec):
+                    return False
+                self._insert_tenant(db, spec, runtime=True)
+                return True
+        except sqlite3.IntegrityError:  # the spec lists one account id twice
+            return False
 
     def tenant(self, api_key: str) -> Tenant | None:
         row = self._one(
@@ -332,7 +335,7 @@ class SqliteStore:
             if fault_id is None:
                 return db.execute("DELETE FROM faults").rowcount
             rowid = fault_id.removeprefix("flt_")
-            if not rowid.isdigit():
+            if not (rowid.isascii() and rowid.isdigit() and len(rowid) < 16):
                 return 0
             return db.execute("DELETE FROM faults WHERE id = ?", (int(rowid),)).rowcount
 
