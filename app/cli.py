@@ -100,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     sys.stdout.flush()
     server = uvicorn.Server(config)
     if settings.workers > 1:
-        Multiprocess(config, target=server.run, sockets=[sock]).run()
+        Multiprocess(config, sockets=[sock]).run()
     else:
         server.run(sockets=[sock])
 

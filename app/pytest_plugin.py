@@ -69,13 +69,16 @@ class LiveServer:
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
 
     def kill(self) -> None:
         """SIGKILL the server and its workers at once: the crash a state file must survive."""
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
+        self.stop()
 
 
 @dataclass

@@ -1,0 +1,153 @@
+"""The ledger under real concurrency: threads, two worker processes on one file, and kill -9."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from app.models import TenantSpec
+from app.pytest_plugin import LiveServer
+from app.store.sqlite import SqliteStore
+
+CALLS, THREADS, COST, START = 400, 16, 2, 500
+TENANT: dict[str, Any] = {
+    "api_key": "race_key",
+    "credits": START,
+    "rate_limit": 0,
+    "accounts": [{"account_id": "acc_race", "country": "US", "pool_size": 1000}],
+}
+
+
+def _hammer_store(stores: list[SqliteStore]) -> Counter[bool]:
+    def one(i: int) -> bool:
+        return stores[i % len(stores)].charge("race_key", "acc_race", "recommendations", COST).ok
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        return Counter(pool.map(one, range(CALLS)))
+
+
+def _assert_exact(store: SqliteStore, outcomes: Counter[bool]) -> None:
+    assert outcomes == {True: START // COST, False: CALLS - START // COST}
+    tenant = store.tenant("race_key")
+    assert tenant is not None
+    assert (tenant.balance, tenant.consumed) == (0, START)
+    assert [(u.calls, u.credits) for u in store.usage("race_key")] == [(START // COST, START)]
+
+
+def test_threads_share_one_memory_store() -> None:
+    store = SqliteStore()
+    store.create_tenant(TenantSpec.model_validate(TENANT))
+    _assert_exact(store, _hammer_store([store]))
+
+
+def test_threads_each_with_a_connection_to_one_file(tmp_path: Path) -> None:
+    path = str(tmp_path / "state.sqlite3")
+    stores = [SqliteStore(path) for _ in range(4)]
+    stores[0].create_tenant(TenantSpec.model_validate(TENANT))
+    _assert_exact(stores[0], _hammer_store(stores))
+
+
+def _hammer_http(base_url: str) -> Counter[int]:
+    local = threading.local()
+    clients: list[httpx.Client] = []
+    body = {"account_id": "acc_race", "action": "recommendations", "params": {"count": 20}}
+
+    def one(_: int) -> int:
+        if not hasattr(local, "client"):
+            local.client = httpx.Client(base_url=base_url, headers={"x-api-key": "race_key"}, timeout=30)
+            clients.append(local.client)
+        return int(local.client.post("/v2/network", json=body).status_code)
+
+    try:
+        with ThreadPoolExecutor(THREADS) as pool:
+            return Counter(pool.map(one, range(CALLS)))
+    finally:
+        for client in clients:
+            client.close()
+
+
+def _race_over_http(server: LiveServer) -> None:
+    with httpx.Client(base_url=server.base_url, timeout=30) as control:
+        assert control.post("/_emulator/keys", json=TENANT).status_code == 201
+        statuses = _hammer_http(server.base_url)
+        assert statuses == {200: START // COST, 402: CALLS - START // COST}
+        report = control.get("/_emulator/keys/race_key").json()
+    assert report["credits"] == {"balance": 0, "consumed": START}
+    assert report["accounts"][0]["calls"] == START // COST
+    assert report["accounts"][0]["credits_consumed"] == START
+
+
+@pytest.mark.slow
+def test_concurrent_http_calls_one_worker() -> None:
+    server = LiveServer(["--log-level", "warning"])
+    try:
+        _race_over_http(server)
+    finally:
+        server.stop()
+
+
+@pytest.mark.slow
+def test_concurrent_http_calls_two_workers_sharing_a_file(tmp_path: Path) -> None:
+    state = tmp_path / "state.sqlite3"
+    server = LiveServer(["--workers", "2", "--state", str(state), "--log-level", "warning"])
+    try:
+        _race_over_http(server)
+    finally:
+        server.stop()
+
+
+@pytest.mark.slow
+def test_kill_9_mid_load_loses_no_acknowledged_debit(tmp_path: Path) -> None:
+    state = str(tmp_path / "state.sqlite3")
+    start, threads = 100_000, 8
+    tenant = {**TENANT, "credits": start}
+    server = LiveServer(["--workers", "2", "--state", state, "--log-level", "warning"])
+    acknowledged = [0] * threads
+    stop = threading.Event()
+    body = {"account_id": "acc_race", "action": "recommendations", "params": {"count": 10}}
+
+    def load(slot: int) -> None:
+        with httpx.Client(base_url=server.base_url, headers={"x-api-key": "race_key"}) as client:
+            while not stop.is_set():
+                try:
+                    response = client.post("/v2/network", json=body, timeout=5)
+                except httpx.HTTPError:
+                    return  # the server is gone
+                if response.status_code == 200:
+                    acknowledged[slot] += response.json()["metadata"]["credits_consumed"]
+
+    try:
+        assert httpx.post(f"{server.base_url}/_emulator/keys", json=tenant).status_code == 201
+        workers = [threading.Thread(target=load, args=(i,)) for i in range(threads)]
+        for worker in workers:
+            worker.start()
+        while sum(acknowledged) < 300:
+            stop.wait(0.01)
+        server.kill()
+        stop.set()
+        for worker in workers:
+            worker.join()
+    finally:
+        stop.set()
+        server.stop()
+
+    restarted = LiveServer(["--state", state, "--log-level", "warning"])
+    try:
+        with httpx.Client(base_url=restarted.base_url, headers={"x-api-key": "race_key"}) as client:
+            balance = client.get("/v2/credits").json()["data"]["credits"]
+            report = client.get("/_emulator/keys/race_key").json()
+    finally:
+        restarted.stop()
+    seen = sum(acknowledged)
+    debited = start - balance
+    # Every acknowledged debit survived; at most the calls in flight at the kill (one per
+    # thread) were committed without their answer reaching the client.
+    assert seen <= debited <= seen + threads
+    assert report["credits"]["consumed"] == debited  # debit and usage commit together
+    assert report["accounts"][0]["credits_consumed"] == debited
