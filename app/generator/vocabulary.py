@@ -1,0 +1,354 @@
+"""Per-country word pools, built lazily once per process from Faker's lists and the lexicon."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import threading
+from bisect import bisect_right
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from unidecode import unidecode
+
+from app.generator import lexicon
+from app.generator.hashing import Draw, Node, frame
+
+# Which Faker person locales a country's members are drawn from, with relative weights.
+# Faker has no en_CA person provider; anglophone Canadian names match en_US, and about a fifth
+# of Canadians are francophone, hence fr_CA at 1 in 4. "IL" is the curated romanised list.
+_NAME_SOURCES: dict[str, tuple[tuple[str, int], ...]] = {
+    "US": (("en_US", 1),),
+    "GB": (("en_GB", 1),),
+    "FR": (("fr_FR", 1),),
+    "DE": (("de_DE", 1),),
+    "ES": (("es_ES", 1),),
+    "IT": (("it_IT", 1),),
+    "NL": (("nl_NL", 1),),
+    "BR": (("pt_BR", 1),),
+    "IN": (("en_IN", 1),),
+    "CA": (("en_US", 3), ("fr_CA", 1)),
+    "IL": (("IL", 1),),
+}
+
+SUPPORTED_COUNTRIES: frozenset[str] = frozenset(_NAME_SOURCES)
+
+# Faker locale whose company formats/suffixes name the country's employers (falls back to
+# Faker's generic company provider where the locale has none).
+_COMPANY_LOCALES: dict[str, str] = {
+    "US": "en_US",
+    "GB": "en_GB",
+    "FR": "fr_FR",
+    "DE": "de_DE",
+    "ES": "es_ES",
+    "IT": "it_IT",
+    "NL": "nl_NL",
+    "BR": "pt_BR",
+    "IN": "en_IN",
+    "CA": "en_US",
+    "IL": "he_IL",
+}
+
+# Faker job lists in the member's language, used for some headlines beside the English roles.
+_LOCAL_JOB_LOCALES: dict[str, str] = {"fr": "fr_FR", "de": "de_DE", "es": "es_ES", "pt": "pt_BR"}
+
+_COMPANY_POOL = 400
+# Template token -> the Faker person provider attribute holding its words.
+_NAME_LISTS = {
+    "first_name_male": "first_names_male",
+    "first_name_female": "first_names_female",
+    "first_name": "first_names",
+    "last_name": "last_names",
+    "prefix": "prefixes",
+}
+_TEMPLATE_TOKEN = re.compile(r"\{\{(\w+)\}\}")
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def slugify(text: str) -> str:
+    """ASCII transliteration reduced to [a-z0-9-], as LinkedIn builds vanity names."""
+    return _NOT_SLUG.sub("-", unidecode(text).lower()).strip("-")
+
+
+@dataclass(frozen=True, slots=True)
+class Words:
+    """Values picked by hash, uniformly or by Faker's frequency weights (as integers).
+
+    slugs[i] is values[i] transliterated for vanity URLs, computed once here rather than per
+    record (unidecode is the slowest step of building a name).
+    """
+
+    values: tuple[str, ...]
+    cumulative: tuple[int, ...]
+    slugs: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, source: Sequence[str] | Mapping[str, float], *, slugs: bool = False) -> Words:
+        values = tuple(source)
+        cumulative: list[int] = []
+        if isinstance(source, Mapping):
+            # Integer weights keep picks identical on every platform (no float rounding).
+            running = 0
+            for value in values:
+                running += max(1, round(source[value] * 1_000_000))
+                cumulative.append(running)
+        return cls(values, tuple(cumulative), tuple(map(slugify, values)) if slugs else ())
+
+    def index(self, draw: Draw) -> int:
+        if not self.cumulative:
+            return draw.below(len(self.values))
+        return bisect_right(self.cumulative, draw.below(self.cumulative[-1]))
+
+    def pick(self, draw: Draw) -> str:
+        return self.values[self.index(draw)]
+
+
+@dataclass(frozen=True, slots=True)
+class NameFormat:
+    """A parsed Faker name format: (words to pick, or None for the literal) segments.
+
+    The first `given` segments are the given names ("Jean-Pierre"); female by the first token.
+    """
+
+    segments: tuple[tuple[Words | None, str], ...]
+    given: int
+    female: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NameSource:
+    """One Faker person locale (or the curated IL list): weighted name formats."""
+
+    lang: str
+    formats: tuple[NameFormat, ...]
+    format_weights: Words
+    tokens: Mapping[str, Words]
+
+
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """Everything records of one country are assembled from; immutable and shared."""
+
+    country: str
+    sources: tuple[NameSource, ...]
+    source_weights: Words
+    companies: tuple[str, ...]
+    schools: tuple[str, ...]
+    roles: tuple[str, ...]
+    faker_jobs: tuple[str, ...]
+    local_titles: Mapping[str, tuple[str, ...]]
+
+
+_cache: dict[str, Vocabulary] = {}
+_cache_lock = threading.Lock()
+
+
+def vocabulary(country: str) -> Vocabulary:
+    """The vocabulary of a supported country, built on first use (Faker is imported then)."""
+    found = _cache.get(country)
+    if found is not None:
+        return found
+    if country not in SUPPORTED_COUNTRIES:
+        raise ValueError(f"unsupported country {country!r}")
+    with _cache_lock:
+        found = _cache.get(country)
+        if found is None:
+            found = _cache[country] = _build(country)
+    return found
+
+
+def _build(country: str) -> Vocabulary:
+    sources = tuple(_name_source(locale) for locale, _ in _NAME_SOURCES[country])
+    weights = {locale: float(weight) for locale, weight in _NAME_SOURCES[country]}
+    langs = {source.lang for source in sources}
+    return Vocabulary(
+        country=country,
+        sources=sources,
+        source_weights=Words.of(weights),
+        companies=_companies(country, sources[0]),
+        schools=lexicon.SCHOOLS[country] + lexicon.INTERNATIONAL_SCHOOLS,
+        roles=lexicon.ROLES,
+        faker_jobs=_english_jobs(),
+        local_titles={lang: _local_jobs(lang) for lang in langs if lang in _LOCAL_JOB_LOCALES},
+    )
+
+
+def _provider(kind: str, locale: str | None) -> Any:
+    """Faker's Provider class for kind/locale; imported here so app start-up never pays for it."""
+    name = f"faker.providers.{kind}" + (f".{locale}" if locale else "")
+    module: ModuleType = importlib.import_module(name)
+    return module.Provider
+
+
+def _name_source(locale: str) -> NameSource:
+    if locale == "IL":
+        formats: Sequence[str] | Mapping[str, float] = (
+            "{{first_name_male}} {{last_name}}",
+            "{{first_name_female}} {{last_name}}",
+        )
+        lists: dict[str, Sequence[str] | Mapping[str, float]] = {
+            "first_name_male": lexicon.IL_FIRST_NAMES_MALE,
+            "first_name_female": lexicon.IL_FIRST_NAMES_FEMALE,
+            "last_name": lexicon.IL_LAST_NAMES,
+        }
+        lang = "en"
+    else:
+        person = _provider("person", locale)
+        formats = _gendered_formats(person)
+        lists = {
+            token: getattr(person, attr)
+            for token, attr in _NAME_LISTS.items()
+            if isinstance(getattr(person, attr, None), (tuple, list, dict))
+        }
+        # Faker's nl_NL surnames include a few full historical names written "X, van".
+        lists["last_name"] = _filtered(lists["last_name"], lambda name: "," not in name)
+        lang = "pt" if locale == "pt_BR" else locale[:2]
+    tokens = {token: Words.of(values, slugs=True) for token, values in lists.items()}
+    parsed: list[NameFormat] = []
+    # Keyed by template: Faker repeats a template to weight it, so repeats add up.
+    weights: dict[str, float] = {}
+    for template in formats:
+        name_format = _parse_name_format(template, tokens)
+        if name_format is None:
+            continue
+        if template not in weights:
+            parsed.append(name_format)
+            weights[template] = 0.0
+        weights[template] += formats[template] if isinstance(formats, Mapping) else 1.0
+    return NameSource(lang, tuple(parsed), Words.of(weights), tokens)
+
+
+def _gendered_formats(person: Any) -> Sequence[str] | Mapping[str, float]:
+    male, female = getattr(person, "formats_male", None), getattr(person, "formats_female", None)
+    if male is None or female is None:
+        formats: Sequence[str] | Mapping[str, float] = person.formats
+        return formats
+    if isinstance(male, Mapping) and isinstance(female, Mapping):
+        return {**male, **female}
+    return tuple(male) + tuple(female)
+
+
+def _parse_name_format(template: str, tokens: Mapping[str, Words]) -> NameFormat | None:
+    """Segments of a Faker name format, or None if it needs an honorific or a missing list.
+
+    LinkedIn names do not carry "Mr."/"Dott." prefixes or "Jr."/"PhD" suffix tokens, so those
+    formats are skipped; particles ("de", "de la", "del") are kept.
+    """
+    segments: list[tuple[Words | None, str]] = []
+    position = 0
+    given = -1
+    for match in _TEMPLATE_TOKEN.finditer(template):
+        token = match.group(1)
+        words = tokens.get(token)
+        if words is None or (token == "prefix" and any(p.endswith(".") for p in words.values)):
+            return None
+        if match.start() > position:
+            segments.append((None, template[position : match.start()]))
+        if given < 0 and not token.startswith("first_name"):
+            given = len(segments)
+        segments.append((words, ""))
+        position = match.end()
+    if position < len(template):
+        segments.append((None, template[position:]))
+    first = _TEMPLATE_TOKEN.match(template)
+    if first is None or not first.group(1).startswith("first_name") or given < 0:
+        return None
+    return NameFormat(tuple(segments), given, first.group(1) == "first_name_female")
+
+
+def _filtered(
+    values: Sequence[str] | Mapping[str, float], keep: Any
+) -> Sequence[str] | Mapping[str, float]:
+    if isinstance(values, Mapping):
+        return {k: w for k, w in values.items() if keep(k)}
+    return tuple(v for v in values if keep(v))
+
+
+def _english_jobs() -> tuple[str, ...]:
+    """Faker's English jobs as headline titles ("Engineer, civil" -> "Civil Engineer")."""
+    titles: dict[str, None] = {}
+    for job in _provider("job", None).jobs:
+        if ", " in job:
+            noun, qualifier = job.split(", ", 1)
+            job = f"{qualifier} {noun}"
+        if len(job.split()) <= 4 and "/" not in job and "(" not in job:
+            titles[job[0].upper() + job[1:]] = None
+    return tuple(titles)
+
+
+def _local_jobs(lang: str) -> tuple[str, ...]:
+    """Short entries of Faker's job list in the member's language, capitalised like a headline."""
+    jobs = _provider("job", _LOCAL_JOB_LOCALES[lang]).jobs
+    titles = {j[0].upper() + j[1:]: None for j in jobs if len(j) <= 40 and len(j.split()) <= 4}
+    return tuple(titles)
+
+
+_COMPANY_LISTS = {
+    "company_suffix": "company_suffixes",
+    "company_prefix": "company_prefixes",
+    "company_type": "company_types",
+    "random_company_adjective": "company_adjectives",
+    "random_name_complements": "name_complements",
+    "large_company": "large_companies",
+}
+
+
+def _companies(country: str, names: NameSource) -> tuple[str, ...]:
+    """A fixed pool of employers: Faker's local company formats filled from its own lists
+    (family firms, "Dupont SARL") mixed with startup-style names ("Helix Health").
+    """
+    try:
+        provider = _provider("company", _COMPANY_LOCALES[country])
+    except ModuleNotFoundError:
+        provider = _provider("company", None)
+    lists: dict[str, Words] = {
+        token: names.tokens[token] for token in ("last_name", "first_name") if token in names.tokens
+    }
+    lists.update(
+        (token, Words.of(getattr(provider, attr)))
+        for token, attr in _COMPANY_LISTS.items()
+        if getattr(provider, attr, None)
+    )
+    templates = [
+        t
+        for t in provider.formats
+        if all(
+            m.group(1) in lists or m.group(1) == "random_company_acronym"
+            for m in _TEMPLATE_TOKEN.finditer(t)
+        )
+    ]
+    node = Node.root("vocabulary", country, "companies")
+    pool: dict[str, None] = {}
+    for i in range(_COMPANY_POOL):
+        draw = node.draw(frame(i))
+        if draw.percent() < 55:
+            template = templates[draw.below(len(templates))]
+            name = _fill(template, lists, draw)
+        else:
+            name = _startup(draw)
+        pool[name] = None
+    return tuple(pool)
+
+
+def _fill(template: str, lists: Mapping[str, Words], draw: Draw) -> str:
+    """A Faker company format with each {{token}} replaced by a hash-picked word."""
+    return _TEMPLATE_TOKEN.sub(lambda m: _company_token(m.group(1), lists, draw), template)
+
+
+def _company_token(token: str, lists: Mapping[str, Words], draw: Draw) -> str:
+    if token == "random_company_acronym":
+        return "".join(chr(65 + draw.below(26)) for _ in range(2 + draw.below(3)))
+    return lists[token].pick(draw)
+
+
+def _startup(draw: Draw) -> str:
+    prefix = lexicon.STARTUP_PREFIXES[draw.below(len(lexicon.STARTUP_PREFIXES))]
+    sector = lexicon.STARTUP_SECTORS[draw.below(len(lexicon.STARTUP_SECTORS))]
+    style = draw.percent()
+    if style < 45:
+        return f"{prefix} {sector}"
+    if style < 85:
+        return f"{prefix}{sector}"
+    return f"{prefix}.{('ai', 'io')[draw.below(2)]}"
