@@ -79,7 +79,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     _export(settings)
     if settings.workers > 1:
         # Metrics add up across workers through files in this folder (prometheus-client's way).
-        os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="emulator-metrics-"))
+        os.environ.setdefault(
+            "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="emulator-metrics-")
+        )
     try:
         # Built once here so a bad fixture or state path stops the start before any worker forks.
         app = create_app(settings)

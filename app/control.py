@@ -16,7 +16,7 @@ JOURNAL_LIMIT_MAX = 10_000
 
 
 class ControlError(Exception):
-    """Answered as plain JSON {"error": {"code", "message"}}: the control plane is not the vendor's."""
+    """Plain JSON {"error": {"code", "message"}}: the control plane is not the vendor's API."""
 
     code: ClassVar[str] = "INVALID_PARAMS"
     status: ClassVar[int] = 400

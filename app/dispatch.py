@@ -68,8 +68,8 @@ class Body:
             return cls(problem="body must be a JSON object")
         return cls(value)
 
-    def field(self, name: str) -> object:
-        return self.value.get(name) if isinstance(self.value, dict) else None
+    def field(self, name: str, default: object = None) -> object:
+        return self.value.get(name, default) if isinstance(self.value, dict) else default
 
 
 def _short(text: str, limit: int = 80) -> str:
@@ -146,7 +146,7 @@ class Emulator:
         account = self._account(tenant, account_id)  # 5
         if account.status != "active":  # 6
             raise AccountInactive(MSG_ACCOUNT_INACTIVE.format(account_id=_short(account_id)))
-        data, cost = run(self, account, body.value.get("params", {}))  # type: ignore[union-attr]  # 7
+        data, cost = run(self, account, body.field("params", {}))  # 7
         if cost:  # 8
             charge = self.store.charge(tenant.api_key, account.account_id, action, cost)
             if not charge.ok:

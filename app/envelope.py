@@ -21,7 +21,7 @@ def timestamp() -> str:
 
 
 def success(data: bytes, *, action: str, account_id: str | None, credits: int) -> bytes:
-    """`data` is already-serialized JSON; metadata carries account_id only on account-scoped calls."""
+    """`data` is serialized JSON already; account_id is only on account-scoped calls."""
     metadata: dict[str, object] = {"action": action}
     if account_id is not None:
         metadata["account_id"] = account_id

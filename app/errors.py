@@ -100,9 +100,9 @@ FORCIBLE: dict[str, type[ApiError]] = {
 
 
 def injected(code: str, source: str) -> ApiError:
-    """An error of a forcible `code`, marked as injected (it costs nothing and skips the rate limit)."""
+    """An error of a forcible `code`, marked injected: it costs nothing, skips the rate limit."""
     cls = FORCIBLE[code]
     message = MSG_INJECTED.format(source=source)
-    error = cls(message, retry_after=1) if cls is RateLimited else cls(message)  # type: ignore[call-arg]
+    error = RateLimited(message, retry_after=1) if cls is RateLimited else cls(message)
     error.injected = True
     return error

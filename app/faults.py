@@ -37,14 +37,15 @@ def from_headers(headers: Mapping[str, str]) -> Injection:
         text = raw_delay.strip()
         if not text.isascii() or not text.isdigit() or int(text) > MAX_DELAY_MS:
             raise InvalidParams(
-                f"X-Emulator-Delay-Ms must be a whole number of milliseconds from 0 to {MAX_DELAY_MS}"
+                "X-Emulator-Delay-Ms must be a whole number of milliseconds"
+                f" from 0 to {MAX_DELAY_MS}"
             )
         delay_ms = int(text)
     return Injection(error, delay_ms, "X-Emulator-Error header")
 
 
 def fires(seed: str, hit: FaultHit) -> bool:
-    """A probability rule fires on its k-th match by (seed, rule, k) alone, so it replays exactly."""
+    """A probability rule fires on its k-th match by (seed, rule, k) alone: it replays exactly."""
     probability = hit.rule.spec.probability
     if probability is None:
         return True
@@ -54,7 +55,7 @@ def fires(seed: str, hit: FaultHit) -> bool:
 
 
 def from_rules(seed: str, hits: list[FaultHit]) -> Injection:
-    """The first rule (oldest first) that fires decides; every matching rule still counts its match."""
+    """The oldest rule that fires decides; every matching rule still counted its match."""
     for hit in hits:
         if fires(seed, hit):
             spec = hit.rule.spec

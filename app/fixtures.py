@@ -48,7 +48,9 @@ def load(path: Path) -> list[TenantSpec]:
     for file in _files(path):
         for tenant in load_file(file):
             if tenant.api_key in keys:
-                raise FixtureError(f"{file}: api_key '{tenant.api_key}' is also in {keys[tenant.api_key]}")
+                raise FixtureError(
+                    f"{file}: api_key '{tenant.api_key}' is also in {keys[tenant.api_key]}"
+                )
             keys[tenant.api_key] = file
             for account in tenant.accounts:
                 if account.account_id in accounts:

@@ -71,17 +71,21 @@ def configure_logging(level: str) -> None:
 
 
 class Metrics:
-    """Per-app metrics; with PROMETHEUS_MULTIPROC_DIR set (several workers) they add up across them."""
+    """Per-app metrics; with PROMETHEUS_MULTIPROC_DIR set (several workers) they add up."""
 
     def __init__(self) -> None:
         self.multiprocess = "PROMETHEUS_MULTIPROC_DIR" in os.environ
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "emulator_requests", "Requests answered", ["route", "status", "code"],
+            "emulator_requests",
+            "Requests answered",
+            ["route", "status", "code"],
             registry=self.registry,
         )
         self.latency = Histogram(
-            "emulator_request_duration_seconds", "Time to answer a request", ["route"],
+            "emulator_request_duration_seconds",
+            "Time to answer a request",
+            ["route"],
             registry=self.registry,
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30),
         )
@@ -89,7 +93,9 @@ class Metrics:
             "emulator_credits_consumed", "Credits debited", ["tenant"], registry=self.registry
         )
         self.injected = Counter(
-            "emulator_injected_faults", "Errors injected by header or fault rule", ["code"],
+            "emulator_injected_faults",
+            "Errors injected by header or fault rule",
+            ["code"],
             registry=self.registry,
         )
 

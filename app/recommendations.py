@@ -22,7 +22,7 @@ class Plan:
 def parse(params: object) -> Plan:
     """Strict on purpose: null, bools, floats, numeric strings and unknown keys are client bugs."""
     if not isinstance(params, dict):
-        raise InvalidParams("params must be an object, e.g. {\"count\": 10}")
+        raise InvalidParams('params must be an object, e.g. {"count": 10}')
     for key in params:
         if key not in PARAMS:
             raise InvalidParams(
@@ -48,7 +48,8 @@ def data(generator: PeopleGenerator, account: Account, n: int) -> bytes:
     people = generator.pool(account.account_id, account.country, account.pool_size).json_array(n)
     pages = max(1, cost(n))
     return (
-        b'{"recommendations":' + people
+        b'{"recommendations":'
+        + people
         + b',"total_results":%d,"pagination":{"results_per_page":%d,"pages_fetched":%d}}'
         % (n, PAGE_SIZE, pages)
     )

@@ -1,4 +1,4 @@
-"""Where the files shipped beside the code are: the repo root in a checkout, the package in a wheel."""
+"""Where the files shipped beside the code are: repo root in a checkout, the package in a wheel."""
 
 from __future__ import annotations
 

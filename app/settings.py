@@ -16,7 +16,9 @@ class Settings(BaseSettings):
 
     host: str = Field("127.0.0.1", description="interface to bind")
     port: int = Field(8000, ge=0, le=65535, description="port to bind; 0 picks a free one")
-    workers: int = Field(1, ge=1, le=64, description="worker processes (more than 1 needs a file state)")
+    workers: int = Field(
+        1, ge=1, le=64, description="worker processes (more than 1 needs a file state)"
+    )
     seed: str = Field("linkup", min_length=1, description="seed of every generated value")
     fixtures: Path = Field(DEFAULT_FIXTURES, description="fixture file or folder of YAML tenants")
     state: str = Field(":memory:", min_length=1, description="':memory:' or a SQLite file path")

@@ -58,7 +58,9 @@ def recommend(
     client: TestClient | httpx.Client, account: str = "acc_demo", count: int | None = 10, **kw: Any
 ) -> httpx.Response:
     params = {} if count is None else {"count": count}
-    return network(client, {"account_id": account, "action": "recommendations", "params": params}, **kw)
+    return network(
+        client, {"account_id": account, "action": "recommendations", "params": params}, **kw
+    )
 
 
 def assert_error(response: httpx.Response, status: int, code: str, action: str) -> dict[str, Any]:
@@ -68,16 +70,23 @@ def assert_error(response: httpx.Response, status: int, code: str, action: str) 
     assert body == {
         "success": False,
         "error": {"code": code, "message": body["error"]["message"]},
-        "metadata": {"action": action, "credits_consumed": 0, "timestamp": body["metadata"]["timestamp"]},
+        "metadata": {
+            "action": action,
+            "credits_consumed": 0,
+            "timestamp": body["metadata"]["timestamp"],
+        },
     }
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    assert isinstance(body["error"]["message"], str)
+    assert body["error"]["message"]
     assert TIMESTAMP.match(body["metadata"]["timestamp"])
     assert response.headers["content-type"] == "application/json"
     return body
 
 
 def balance(client: TestClient | httpx.Client, key: str = "demo_key") -> int | None:
-    value: int | None = client.get("/v2/credits", headers={"x-api-key": key}).json()["data"]["credits"]
+    value: int | None = client.get("/v2/credits", headers={"x-api-key": key}).json()["data"][
+        "credits"
+    ]
     return value
 
 

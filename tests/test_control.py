@@ -24,7 +24,12 @@ TENANT: dict[str, Any] = {
 
 def test_health(client: TestClient) -> None:
     body = client.get("/_emulator/health").json()
-    assert body == {"status": "ok", "version": body["version"], "store": "memory", "uptime_s": body["uptime_s"]}
+    assert body == {
+        "status": "ok",
+        "version": body["version"],
+        "store": "memory",
+        "uptime_s": body["uptime_s"],
+    }
     validate_response("get", "/_emulator/health", 200, body)
 
 
@@ -37,7 +42,13 @@ def test_create_tenant_then_use_it(client: TestClient) -> None:
         "credits": {"balance": 30, "consumed": 0},
         "rate_limit": 0,
         "accounts": [
-            {"account_id": "acc_ci", "status": "active", "country": "FR", "calls": 0, "credits_consumed": 0}
+            {
+                "account_id": "acc_ci",
+                "status": "active",
+                "country": "FR",
+                "calls": 0,
+                "credits_consumed": 0,
+            }
         ],
     }
     assert recommend(client, "acc_ci", 15, key="ci_job_1234").status_code == 200
@@ -120,7 +131,9 @@ def test_account_status(client: TestClient) -> None:
     assert_error(recommend(client), 403, "ACCOUNT_INACTIVE", "recommendations")
     client.patch("/_emulator/accounts/acc_demo", json={"status": "active"})
     assert recommend(client).status_code == 200
-    assert client.patch("/_emulator/accounts/acc_nope", json={"status": "active"}).status_code == 404
+    assert (
+        client.patch("/_emulator/accounts/acc_nope", json={"status": "active"}).status_code == 404
+    )
     assert client.patch("/_emulator/accounts/acc_demo", json={"status": "gone"}).status_code == 400
 
 
@@ -128,7 +141,9 @@ def test_reset_all_goes_back_to_fixtures(client: TestClient) -> None:
     client.post("/_emulator/keys", json=TENANT)
     recommend(client, count=100)
     client.patch("/_emulator/accounts/acc_demo", json={"status": "inactive"})
-    client.post("/_emulator/faults", json={"error": "INTERNAL_ERROR", "match": {"api_key": "other_key"}})
+    client.post(
+        "/_emulator/faults", json={"error": "INTERNAL_ERROR", "match": {"api_key": "other_key"}}
+    )
     response = client.post("/_emulator/reset")
     assert response.json() == {"reset": "all", "api_key": None}
     assert client.get("/_emulator/requests").json()["total"] == 0
@@ -165,7 +180,7 @@ def test_journal_newest_first_filtered_and_masked(client: TestClient) -> None:
     assert (newest["status"], newest["code"], newest["credits"]) == (404, "INVALID_ACCOUNT", 0)
     assert (oldest["status"], oldest["code"], oldest["credits"]) == (200, None, 2)
     assert oldest["api_key"] == "****_key"
-    assert oldest["action"] == "recommendations" and oldest["injected"] is False
+    assert (oldest["action"], oldest["injected"]) == ("recommendations", False)
     assert "demo_key" not in client.get("/_emulator/requests").text
     by_account = client.get("/_emulator/requests", params={"account_id": "acc_other"}).json()
     assert [i["account_id"] for i in by_account["items"]] == ["acc_other"]
@@ -184,8 +199,20 @@ def test_journal_is_bounded_over_http() -> None:
 
 def test_journal_never_exceeds_its_bound_under_20000_requests() -> None:
     store = SqliteStore()
-    entry = JournalEntry("2026-01-01T00:00:00Z", "GET", "/v2/credits", "k", None, "get_credits",
-                         200, None, 0, 0.1, False, "r")
+    entry = JournalEntry(
+        "2026-01-01T00:00:00Z",
+        "GET",
+        "/v2/credits",
+        "k",
+        None,
+        "get_credits",
+        200,
+        None,
+        0,
+        0.1,
+        False,
+        "r",
+    )
     for i in range(20_000):
         store.journal_add(entry, bound=1000)
         if i % 4999 == 0:

@@ -33,12 +33,18 @@ def test_every_code_can_be_forced_by_header(client: TestClient, code: str) -> No
         assert int(response.headers["retry-after"]) >= 1
     assert balance(client) == 1000
     entry = journal(client)[-1]  # the oldest: the forced call (the balance call came after)
-    assert (entry["status"], entry["code"], entry["injected"]) == (FORCIBLE[code].status, code, True)
+    assert (entry["status"], entry["code"], entry["injected"]) == (
+        FORCIBLE[code].status,
+        code,
+        True,
+    )
 
 
 @pytest.mark.parametrize("path", ["/v2/credits", "/v2/accounts", "/v2/accounts/acc_demo"])
 def test_header_forcing_works_on_every_v2_route(client: TestClient, path: str) -> None:
-    response = client.get(path, headers={"x-api-key": "demo_key", "X-Emulator-Error": "RATE_LIMITED"})
+    response = client.get(
+        path, headers={"x-api-key": "demo_key", "X-Emulator-Error": "RATE_LIMITED"}
+    )
     assert response.status_code == 429
     assert response.json()["error"]["code"] == "RATE_LIMITED"
 
@@ -51,7 +57,10 @@ def test_forcing_needs_a_valid_key_first(client: TestClient) -> None:
 def test_forced_errors_do_not_count_toward_the_rate_limit(client: TestClient) -> None:
     headers = {"X-Emulator-Error": "INTERNAL_ERROR"}
     for _ in range(5):
-        assert recommend(client, "acc_throttled", key="throttled_key", headers=headers).status_code == 500
+        assert (
+            recommend(client, "acc_throttled", key="throttled_key", headers=headers).status_code
+            == 500
+        )
     assert recommend(client, "acc_throttled", key="throttled_key").status_code == 200
     assert recommend(client, "acc_throttled", key="throttled_key").status_code == 200
     assert recommend(client, "acc_throttled", key="throttled_key").status_code == 429
@@ -67,7 +76,9 @@ def test_rate_limit_per_key_and_isolated(client: TestClient) -> None:
     assert 1 <= int(limited.headers["retry-after"]) <= 60
     assert balance(client, "other_key") == 1000  # another tenant is unaffected...
     assert recommend(client, "acc_other", key="other_key").status_code == 200
-    assert client.get("/_emulator/keys/demo_key").json()["credits"]["consumed"] == 5  # 429s are free
+    assert (
+        client.get("/_emulator/keys/demo_key").json()["credits"]["consumed"] == 5
+    )  # 429s are free
     assert client.get("/v2/credits", headers={"x-api-key": "demo_key"}).status_code == 429
 
 
@@ -75,8 +86,12 @@ def test_rate_limit_window_resets(monkeypatch: pytest.MonkeyPatch) -> None:
     now = [1_000_000.0]
     monkeypatch.setattr("app.dispatch.time.time", lambda: now[0])
     with TestClient(create_app(Settings(seed="t", rate_limit=2, log_level="warning"))) as client:
-        assert [recommend(client, key="other_key", account="acc_other").status_code for _ in range(3)] == [
-            200, 200, 429,
+        assert [
+            recommend(client, key="other_key", account="acc_other").status_code for _ in range(3)
+        ] == [
+            200,
+            200,
+            429,
         ]
         now[0] += 59.5
         assert recommend(client, "acc_other", key="other_key").headers["retry-after"] == "1"
@@ -94,8 +109,11 @@ def test_server_default_rate_limit_applies_when_tenant_has_none() -> None:
 def test_times_rule_fails_twice_then_passes(client: TestClient) -> None:
     created = client.post(
         "/_emulator/faults",
-        json={"match": {"api_key": "demo_key", "action": "recommendations"}, "error": "RATE_LIMITED",
-              "times": 2},
+        json={
+            "match": {"api_key": "demo_key", "action": "recommendations"},
+            "error": "RATE_LIMITED",
+            "times": 2,
+        },
     )
     assert created.status_code == 201
     validate_response("post", "/_emulator/faults", 201, created.json())
@@ -107,12 +125,17 @@ def test_times_rule_fails_twice_then_passes(client: TestClient) -> None:
 
 
 def test_rules_match_only_their_tenant_account_and_action(client: TestClient) -> None:
-    client.post("/_emulator/faults", json={"match": {"account_id": "acc_demo_fr"}, "error": "INVALID_ACCOUNT"})
+    client.post(
+        "/_emulator/faults",
+        json={"match": {"account_id": "acc_demo_fr"}, "error": "INVALID_ACCOUNT"},
+    )
     assert recommend(client).status_code == 200
     assert recommend(client, "acc_demo_fr").status_code == 404
     assert recommend(client, "acc_other", key="other_key").status_code == 200
     client.delete("/_emulator/faults")
-    client.post("/_emulator/faults", json={"match": {"action": "get_credits"}, "error": "INTERNAL_ERROR"})
+    client.post(
+        "/_emulator/faults", json={"match": {"action": "get_credits"}, "error": "INTERNAL_ERROR"}
+    )
     assert recommend(client).status_code == 200
     assert client.get("/v2/credits", headers={"x-api-key": "demo_key"}).status_code == 500
 
@@ -182,7 +205,9 @@ def test_delay_header_sleeps(client: TestClient) -> None:
 
 
 def test_delay_rule_with_error(client: TestClient) -> None:
-    client.post("/_emulator/faults", json={"error": "INSUFFICIENT_CREDITS", "delay_ms": 200, "times": 1})
+    client.post(
+        "/_emulator/faults", json={"error": "INSUFFICIENT_CREDITS", "delay_ms": 200, "times": 1}
+    )
     started = time.perf_counter()
     assert recommend(client).status_code == 402
     assert time.perf_counter() - started >= 0.19
@@ -203,7 +228,9 @@ def test_a_delay_does_not_block_other_requests(settings: Settings) -> None:
                 assert response.status_code == 200
                 return time.perf_counter() - started
 
-            slow = asyncio.create_task(timed({"x-api-key": "demo_key", "X-Emulator-Delay-Ms": "1000"}))
+            slow = asyncio.create_task(
+                timed({"x-api-key": "demo_key", "X-Emulator-Delay-Ms": "1000"})
+            )
             await asyncio.sleep(0.05)
             fast = await timed({"x-api-key": "demo_key"})
             return await slow, fast
@@ -214,9 +241,16 @@ def test_a_delay_does_not_block_other_requests(settings: Settings) -> None:
 
 
 def test_admin_token_guards_faults() -> None:
-    with TestClient(create_app(Settings(seed="t", admin_token="tok", log_level="warning"))) as client:
+    with TestClient(
+        create_app(Settings(seed="t", admin_token="tok", log_level="warning"))
+    ) as client:
         assert client.post("/_emulator/faults", json={"error": "INTERNAL_ERROR"}).status_code == 401
         assert client.get("/_emulator/faults").status_code == 401
         auth = {"authorization": "Bearer tok"}
-        assert client.post("/_emulator/faults", json={"error": "INTERNAL_ERROR"}, headers=auth).status_code == 201
+        assert (
+            client.post(
+                "/_emulator/faults", json={"error": "INTERNAL_ERROR"}, headers=auth
+            ).status_code
+            == 201
+        )
         assert recommend(client).status_code == 500

@@ -48,21 +48,42 @@ def test_default_set_has_a_case_for_every_data_driven_error() -> None:
     [
         ("tenants:\n  - credits: 5\n", "tenants[0].api_key", "Field required"),
         ("tenants:\n  - api_key: k\n    credits: lots\n", "tenants[0].credits", "whole number"),
-        ("tenants:\n  - api_key: k\n    accounts:\n      - account_id: a\n        country: ZZ\n",
-         "tenants[0].accounts[0]", "country 'ZZ'"),
-        ("tenants:\n  - api_key: k\n    accounts:\n      - account_id: a\n        status: paused\n",
-         "tenants[0].accounts[0].status", "'active' or 'inactive'"),
+        (
+            "tenants:\n  - api_key: k\n    accounts:\n      - account_id: a\n        country: ZZ\n",
+            "tenants[0].accounts[0]",
+            "country 'ZZ'",
+        ),
+        (
+            "tenants:\n  - api_key: k\n    accounts:\n"
+            "      - account_id: a\n        status: paused\n",
+            "tenants[0].accounts[0].status",
+            "'active' or 'inactive'",
+        ),
         ("tenants:\n  - api_key: k\n    colour: red\n", "tenants[0].colour", "Extra inputs"),
         ("tenants: [\n", "", "cannot be read as YAML"),
         ("just text\n", "(top level)", "valid dictionary"),
         ("tenants:\n  - api_key: k\n  - api_key: k\n", "", "api_key 'k' is also in"),
-        ("tenants:\n  - api_key: k\n    accounts: [{account_id: a}, {account_id: a}]\n", "",
-         "account_id 'a' is also in"),
+        (
+            "tenants:\n  - api_key: k\n    accounts: [{account_id: a}, {account_id: a}]\n",
+            "",
+            "account_id 'a' is also in",
+        ),
     ],
-    ids=["missing-key", "bad-type", "country", "status", "unknown-field", "yaml", "not-a-mapping",
-         "dupe-key", "dupe-account"],
+    ids=[
+        "missing-key",
+        "bad-type",
+        "country",
+        "status",
+        "unknown-field",
+        "yaml",
+        "not-a-mapping",
+        "dupe-key",
+        "dupe-account",
+    ],
 )
-def test_bad_files_name_file_field_and_reason(tmp_path: Path, text: str, where: str, reason: str) -> None:
+def test_bad_files_name_file_field_and_reason(
+    tmp_path: Path, text: str, where: str, reason: str
+) -> None:
     path = write(tmp_path, "bad.yaml", text)
     with pytest.raises(FixtureError) as caught:
         fixtures.load(path)
@@ -113,11 +134,15 @@ def test_a_state_file_keeps_balances_across_restarts(tmp_path: Path) -> None:
 def test_new_fixture_tenants_join_an_existing_state_file(tmp_path: Path) -> None:
     state = str(tmp_path / "state.sqlite3")
     first = write(tmp_path, "one.yaml", GOOD)
-    with TestClient(create_app(Settings(state=state, fixtures=first, log_level="warning"))) as client:
+    with TestClient(
+        create_app(Settings(state=state, fixtures=first, log_level="warning"))
+    ) as client:
         recommend(client, "a1", 10, key="k1")
     write(tmp_path, "one.yaml", GOOD.replace("credits: 5", "credits: 50"))
     write(tmp_path, "two.yaml", GOOD.replace("k1", "k2").replace("a1", "a2"))
-    with TestClient(create_app(Settings(state=state, fixtures=tmp_path, log_level="warning"))) as client:
+    with TestClient(
+        create_app(Settings(state=state, fixtures=tmp_path, log_level="warning"))
+    ) as client:
         assert balance(client, "k1") == 4  # kept, not reloaded
         assert balance(client, "k2") == 5  # new tenant seeded
         client.post("/_emulator/reset", params={"api_key": "k1"})

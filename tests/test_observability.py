@@ -40,9 +40,9 @@ def test_one_json_log_line_per_request_with_the_key_masked(
     lines = [json.loads(line) for line in log_lines.getvalue().splitlines()]
     assert len(lines) == 1
     line = lines[0]
-    assert line["method"] == "POST" and line["path"] == "/v2/network"
+    assert (line["method"], line["path"]) == ("POST", "/v2/network")
     assert (line["status"], line["code"], line["credits"]) == (200, None, 2)
-    assert line["account_id"] == "acc_demo" and line["action"] == "recommendations"
+    assert (line["account_id"], line["action"]) == ("acc_demo", "recommendations")
     assert line["api_key"] == "****_key"
     assert line["request_id"] == response.headers["x-request-id"]
     assert isinstance(line["ms"], float)
@@ -120,7 +120,10 @@ def test_cors_is_off_by_default_and_configurable() -> None:
         "access-control-request-headers": "x-api-key,content-type",
     }
     with TestClient(create_app(Settings(log_level="warning"))) as client:
-        assert "access-control-allow-origin" not in client.options("/v2/network", headers=preflight).headers
+        assert (
+            "access-control-allow-origin"
+            not in client.options("/v2/network", headers=preflight).headers
+        )
     settings = Settings(cors_origins="http://demo.local", log_level="warning")  # type: ignore[arg-type]
     with TestClient(create_app(settings)) as client:
         response = client.options("/v2/network", headers=preflight)

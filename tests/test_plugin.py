@@ -6,7 +6,7 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-USER_TESTS = '''
+USER_TESTS = """
 import httpx
 import pytest
 
@@ -52,7 +52,7 @@ def test_live_server(linkup_live):
 def test_same_seed_same_people(linkup, linkup_live):
     here = linkup.recommendations(count=3, account_id=linkup.account_id).json()["data"]
     assert len(here["recommendations"]) == 3
-'''
+"""
 
 
 def test_users_can_write_tests_with_the_fixtures(pytester: pytest.Pytester) -> None:
@@ -63,18 +63,19 @@ def test_users_can_write_tests_with_the_fixtures(pytester: pytest.Pytester) -> N
 
 def test_a_seed_option_changes_the_people(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
-        test_seed='''
+        test_seed="""
 def test_names(linkup):
     people = linkup.recommendations(count=3).json()["data"]["recommendations"]
     print("PEOPLE", [p["profile_url"] for p in people])
-'''
+"""
     )
     runs = [
         pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider", "--linkup-seed", seed)
         for seed in ("one", "one", "two")
     ]
     people = [
-        next(line.split("PEOPLE", 1)[1] for line in run.outlines if "PEOPLE" in line) for run in runs
+        next(line.split("PEOPLE", 1)[1] for line in run.outlines if "PEOPLE" in line)
+        for run in runs
     ]
     assert people[0] == people[1]
     assert people[0] != people[2]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 
 from fastapi import APIRouter, Request, Response
-from app.api.json import JSONBytes
 
 from app import __version__, control
 from app.api.deps import AdminDep, EmulatorDep
+from app.api.json import JSONBytes
 
 router = APIRouter(prefix="/_emulator", include_in_schema=False)
 

@@ -1,4 +1,4 @@
-"""The hand-written contract (/openapi.yaml, /openapi.json), offline Swagger UI (/docs), /metrics."""
+"""The hand-written contract (/openapi.yaml, .json), offline Swagger UI (/docs), /metrics."""
 
 from __future__ import annotations
 

@@ -155,7 +155,8 @@ class SqliteStore:
         ids = [a.account_id for a in spec.accounts]
         marks = ",".join("?" * len(ids))
         return bool(
-            ids and db.execute(f"SELECT 1 FROM accounts WHERE account_id IN ({marks})", ids).fetchone()
+            ids
+            and db.execute(f"SELECT 1 FROM accounts WHERE account_id IN ({marks})", ids).fetchone()
         )
 
     def seed_fixtures(self, tenants: list[TenantSpec]) -> None:
@@ -282,7 +283,9 @@ class SqliteStore:
                 (entry.api_key, entry.account_id, blob),
             )
             # Ids only grow, so the oldest rows past the bound are exactly these.
-            self._db.execute("DELETE FROM journal WHERE id <= ?", ((cursor.lastrowid or 0) - bound,))
+            self._db.execute(
+                "DELETE FROM journal WHERE id <= ?", ((cursor.lastrowid or 0) - bound,)
+            )
 
     def journal(
         self, api_key: str | None, account_id: str | None, limit: int

@@ -60,7 +60,9 @@ def _hammer_http(base_url: str) -> Counter[int]:
 
     def one(_: int) -> int:
         if not hasattr(local, "client"):
-            local.client = httpx.Client(base_url=base_url, headers={"x-api-key": "race_key"}, timeout=30)
+            local.client = httpx.Client(
+                base_url=base_url, headers={"x-api-key": "race_key"}, timeout=30
+            )
             clients.append(local.client)
         return int(local.client.post("/v2/network", json=body).status_code)
 
