@@ -62,13 +62,29 @@ class Node:
         return h.digest()
 
     def draw(self, framed: bytes) -> Draw:
+        return Draw(self.digest(framed))
+
+    def words(self, framed: bytes) -> tuple[int, ...]:
+        """The field's digest as eight 32-bit words, the hot path's source of picks.
+
+        A pick is `word % n`: its bias is below n / 2**32, invisible for lists of a few
+        thousand; reading words is several times cheaper than a sequential Draw.
+        """
         h = self._h.copy()
         h.update(framed)
-        return Draw(h.digest())
+        result: tuple[int, ...] = eight_words(h.digest())
+        return result
+
+
+# A digest read as eight big-endian 32-bit words, in one C call.
+eight_words = struct.Struct(">8I").unpack
 
 
 class Draw:
-    """Successive bounded integers taken from one digest (mixed-radix, 256 bits of entropy)."""
+    """Successive bounded integers taken from one digest (mixed-radix, 256 bits of entropy).
+
+    For one-off builds (the vocabulary); records use Node.words.
+    """
 
     __slots__ = ("_r",)
 
@@ -81,8 +97,10 @@ class Draw:
         return value
 
     def percent(self) -> int:
-        self._r, value = divmod(self._r, 100)
-        return value
+        return self.below(100)
+
+    def word(self) -> int:
+        return self.below(1 << 32)
 
 
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
@@ -95,7 +113,7 @@ def b64(data: bytes) -> str:
 
 def permutation_keys(digest: bytes) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Two independent sets of four 32-bit round keys for permute(), read from one digest."""
-    words = struct.unpack(">8I", digest)
+    words = eight_words(digest)
     return words[:4], words[4:]
 
 

@@ -6,7 +6,15 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from app.generator import lexicon
-from app.generator.hashing import Draw, Node, b64, frame, frame_int, permutation_keys, permute
+from app.generator.hashing import (
+    Node,
+    b64,
+    eight_words,
+    frame,
+    frame_int,
+    permutation_keys,
+    permute,
+)
 from app.generator.vocabulary import Vocabulary
 
 PROFILE_URL = "https://www.linkedin.com/in/"
@@ -23,7 +31,7 @@ _MEMBER_BITS = 26
 MAX_POOL_SIZE = 1 << (_MEMBER_BITS - 1)
 MAX_CONNECTIONS = 1500
 CLOSE_CIRCLE = 100
-_VANITY_BITS = 32
+_VANITY_MULTIPLIER = 0x2C1B3C6D
 
 _PHOTO_ASSETS = ("D4E03AQ", "D4E03AQ", "D4E03AQ", "D5603AQ", "D5603AQ", "D4D03AQ")
 _PHOTO_FIRST = "EFGH"
@@ -60,39 +68,43 @@ class Name(NamedTuple):
 class Neighbourhood:
     """An account's emulated graph: its connection count and its id permutations."""
 
-    __slots__ = ("connection_count", "member_keys", "node", "photo_expiry", "vanity_keys")
+    __slots__ = ("connection_count", "member_keys", "node", "photo_expiry", "vanity_key")
 
-    def __init__(self, seed: str, account_id: str) -> None:
-        self.node = Node.root(seed, account_id)
-        self.vanity_keys, self.member_keys = permutation_keys(self.node.digest(_KEYS))
-        draw = self.node.draw(_GRAPH)
-        self.connection_count = 50 + draw.below(MAX_CONNECTIONS - 50 + 1)
-        self.photo_expiry = _EXPIRY_BASE + 86_400 * draw.below(365)
+    def __init__(self, seed: Node, account_id: str) -> None:
+        """seed is Node.root(emulator_seed), hashed once per generator rather than per pool."""
+        self.node = seed.child(frame(account_id))
+        self.member_keys, (self.vanity_key, *_) = permutation_keys(self.node.digest(_KEYS))
+        w = self.node.words(_GRAPH)
+        self.connection_count = 50 + w[0] % (MAX_CONNECTIONS - 50 + 1)
+        self.photo_expiry = _EXPIRY_BASE + 86_400 * (w[1] % 365)
 
     def member_node(self, index: int, *, connection: bool) -> Node:
         return self.node.child((_CONNECTION if connection else _PYMK) + frame_int(index))
 
-    def profile_url(self, name: Name, index: int, *, connection: bool) -> str:
-        suffix = permute(2 * index + connection, _VANITY_BITS, self.vanity_keys)
-        return f"{PROFILE_URL}{name.slug}-{suffix:08x}"
+    def identity(self, node: Node, name: Name, index: int, *, connection: bool) -> tuple[str, str]:
+        """(profile_url, profile id) of a member: both unique within the account by construction.
 
-    def profile_id(self, node: Node, index: int, *, connection: bool) -> str:
-        member_id = permute(2 * index + connection, _MEMBER_BITS, self.member_keys)
-        return b64(_URN_HEAD + member_id.to_bytes(4, "big") + node.digest(_URN)[:22])
+        The member id is a keyed bijection of the slot (2 * index, +1 for connections), so no
+        two members share one; the vanity suffix is member * odd + key mod 2**32, which is
+        injective too (odd multipliers are invertible mod 2**32), so neither do two URLs.
+        """
+        member = permute(2 * index + connection, _MEMBER_BITS, self.member_keys)
+        suffix = (member * _VANITY_MULTIPLIER + self.vanity_key) & 0xFFFFFFFF
+        profile_id = b64(_URN_HEAD + member.to_bytes(4, "big") + node.digest(_URN)[:22])
+        return f"{PROFILE_URL}{name.slug}-{suffix:08x}", profile_id
 
     def picture(self, node: Node) -> str | None:
         digest = node.digest(_PHOTO)
-        # Decisions come from the low 8 bytes, the asset id from the first 9: no bit is reused.
-        r, photoless = divmod(int.from_bytes(digest[24:], "big"), _PHOTOLESS_ONE_IN)
-        if photoless == 0:
+        # Words 0-4 (bytes 0-19) decide; bytes 20-28 are the asset id: no bit is used twice.
+        w = eight_words(digest)
+        if w[0] % _PHOTOLESS_ONE_IN == 0:
             return None
-        r, asset = divmod(r, len(_PHOTO_ASSETS))
-        r, first = divmod(r, len(_PHOTO_FIRST))
-        uploaded = _PHOTO_SINCE_MS + r % (_PHOTO_UNTIL_MS - _PHOTO_SINCE_MS)
-        asset_id = _PHOTO_ASSETS[asset] + _PHOTO_FIRST[first] + b64(digest[:9])[:11]
+        asset = _PHOTO_ASSETS[w[1] % len(_PHOTO_ASSETS)] + _PHOTO_FIRST[w[2] % len(_PHOTO_FIRST)]
+        asset += b64(digest[20:29])[:11]
+        uploaded = _PHOTO_SINCE_MS + (w[3] << 32 | w[4]) % (_PHOTO_UNTIL_MS - _PHOTO_SINCE_MS)
         token = b64(node.digest(_PHOTO_TOKEN))
         return (
-            f"https://media.licdn.com/dms/image/v2/{asset_id}/{_PHOTO_SIZE}/{_PHOTO_SIZE}/0/"
+            f"https://media.licdn.com/dms/image/v2/{asset}/{_PHOTO_SIZE}/{_PHOTO_SIZE}/0/"
             f"{uploaded}?e={self.photo_expiry}&v=beta&t={token}"
         )
 
@@ -100,11 +112,13 @@ class Neighbourhood:
         """(mutual connection count M, index of the connection the insight cites).
 
         M never exceeds the account's connection count. The cited connection is one of the
-        account's closest (the first CLOSE_CIRCLE), skewed toward the very first: PYMK keeps
-        citing the contacts you share most with, so a page shows the same few names again.
+        account's closest (the first CLOSE_CIRCLE), skewed toward the very first (a product of
+        three uniforms): PYMK keeps citing the contacts you share most with, so a page shows
+        the same few names again and again.
         """
         total = self.connection_count
-        r, kind = divmod(int.from_bytes(node.digest(_GRAPH), "big"), 100)
+        w = node.words(_GRAPH)
+        kind = w[0] % 100
         if kind < 7:
             count = 1
         elif kind < 13:
@@ -113,32 +127,36 @@ class Neighbourhood:
             # Product of two uniforms: mostly a few dozen, sometimes hundreds; the top of the
             # list (low positions) has the widest range, as PYMK ranks by shared network.
             span = (min(total, 400) - 3) * (2000 - min(position, 1000)) // 2000
-            r, a = divmod(r, span + 1)
-            r, b = divmod(r, span + 1)
-            count = 3 + a * b // span
+            count = 3 + (w[1] % (span + 1)) * (w[2] % (span + 1)) // span
         circle = min(total, CLOSE_CIRCLE)
-        r, a = divmod(r, circle)
-        return count, a * (r % circle) // circle
+        return count, (w[3] % circle) * (w[4] % circle) * (w[5] % circle) // (circle * circle)
 
 
-def make_name(vocab: Vocabulary, draw: Draw) -> Name:
+# Names, headlines and the graph each read one digest as eight 32-bit words (Node.words);
+# which word feeds which pick is fixed below, so a field's values never depend on another's.
+
+
+def make_name(vocab: Vocabulary, w: tuple[int, ...]) -> Name:
+    """Words: 0 locale source, 1 format, 2-6 the format's tokens, 7 an optional credential."""
     sources = vocab.sources
-    source = sources[vocab.source_weights.index(draw)] if len(sources) > 1 else sources[0]
-    name_format = source.formats[source.format_weights.index(draw)]
+    source = sources[vocab.source_weights.index(w[0])] if len(sources) > 1 else sources[0]
+    name_format = source.formats[source.format_weights.index(w[1])]
     parts: list[str] = []
     slugs: list[str] = []
+    k = 2
     for words, literal in name_format.segments:
         if words is None:
             parts.append(literal)
         else:
-            i = words.index(draw)
+            i = words.index(w[k])
+            k += 1
             parts.append(words.values[i])
             if words.slugs[i]:
                 slugs.append(words.slugs[i])
     given = name_format.given
     full = "".join(parts)
-    if source.lang == "en" and draw.percent() < 4:
-        full += _CREDENTIALS[draw.below(len(_CREDENTIALS))]
+    if source.lang == "en" and w[7] % 100 < 4:
+        full += _CREDENTIALS[w[7] // 100 % len(_CREDENTIALS)]
     return Name(
         full,
         "".join(parts[:given]).strip(),
@@ -149,78 +167,87 @@ def make_name(vocab: Vocabulary, draw: Draw) -> Name:
     )
 
 
-def given_name(vocab: Vocabulary, draw: Draw) -> str:
-    """make_name(vocab, draw).first without building the rest (same draws, in the same order)."""
+def given_name(vocab: Vocabulary, w: tuple[int, ...]) -> str:
+    """make_name(vocab, w).first without building the rest (the same words)."""
     sources = vocab.sources
-    source = sources[vocab.source_weights.index(draw)] if len(sources) > 1 else sources[0]
-    name_format = source.formats[source.format_weights.index(draw)]
-    return "".join(
-        literal if words is None else words.pick(draw)
-        for words, literal in name_format.segments[: name_format.given]
-    ).strip()
+    source = sources[vocab.source_weights.index(w[0])] if len(sources) > 1 else sources[0]
+    name_format = source.formats[source.format_weights.index(w[1])]
+    parts: list[str] = []
+    k = 2
+    for words, literal in name_format.segments[: name_format.given]:
+        if words is None:
+            parts.append(literal)
+        else:
+            parts.append(words.pick(w[k]))
+            k += 1
+    return "".join(parts).strip()
 
 
-def make_headline(vocab: Vocabulary, name: Name, draw: Draw) -> str:
-    """A LinkedIn-style headline; the mix follows what PYMK cards typically show."""
-    title = _title(vocab, name, draw)
-    company = _one(vocab.companies, draw)
-    form = draw.percent()
+def make_headline(vocab: Vocabulary, name: Name, w: tuple[int, ...]) -> str:
+    """A LinkedIn-style headline; the mix follows what PYMK cards typically show.
+
+    Words: 0 title, 1 company, 2 form (and its small sub-choices), 3-5 the form's extras.
+    """
+    title = _title(vocab, name, w[0])
+    companies = vocab.companies
+    company = companies[w[1] % len(companies)]
+    form, sub = w[2] % 100, w[2] // 100
     if form < 22:
         return f"{title} @ {company}"
     if form < 38:
-        at = lexicon.AT_WORDS.get(name.lang, "at") if draw.below(2) else "at"
+        at = lexicon.AT_WORDS.get(name.lang, "at") if sub % 2 else "at"
         return f"{title} {at} {company}"
     if form < 48:
-        first, second = _two(lexicon.SKILLS, draw)
+        first, second = _two(lexicon.SKILLS, w[3], w[4])
         return f"{title} | {first} | {second}"
     if form < 53:
-        first, second = _two(lexicon.SKILLS, draw)
-        return f"{title} • {first} • {second} • {_one(lexicon.SKILLS, draw)}"
+        first, second = _two(lexicon.SKILLS, w[3], w[4])
+        third = lexicon.SKILLS[w[5] % len(lexicon.SKILLS)]
+        return f"{title} • {first} • {second} • {third}"
     if form < 61:
-        return _student(vocab, name, company, draw)
+        return _student(vocab, name, company, sub, w)
     if form < 68:
-        return _founder(company, draw)
+        return _founder(company, sub, w)
     if form < 78:
-        return _with_emoji(title, company, draw)
+        return _with_emoji(title, company, sub, w)
     if form < 85:
-        former = _one(vocab.companies, draw)
-        if draw.below(2):
-            return f"{title} @ {company} | ex-{former}"
-        return f"{title} | Ex-{former}"
+        former = companies[w[3] % len(companies)]
+        return f"{title} @ {company} | ex-{former}" if sub % 2 else f"{title} | Ex-{former}"
     if form < 90:
-        audience, goal = _one(lexicon.AUDIENCES, draw), _one(lexicon.GOALS, draw)
+        audience = lexicon.AUDIENCES[w[3] % len(lexicon.AUDIENCES)]
+        goal = lexicon.GOALS[w[4] % len(lexicon.GOALS)]
         return f"Helping {audience} {goal} | {title} @ {company}"
     if form < 94:
-        skill = _one(lexicon.SKILLS, draw)
-        return (f"Open to work | {title} | {skill}", f"#OpenToWork | {title}")[draw.below(2)]
+        skill = lexicon.SKILLS[w[3] % len(lexicon.SKILLS)]
+        return f"Open to work | {title} | {skill}" if sub % 2 else f"#OpenToWork | {title}"
     if form < 97:
         return f"{title} | {company}"
     return title
 
 
-def _title(vocab: Vocabulary, name: Name, draw: Draw) -> str:
-    roll = draw.percent()
+def _title(vocab: Vocabulary, name: Name, word: int) -> str:
+    roll, pick = word % 100, word // 100
     local = vocab.local_titles.get(name.lang)
     # Faker's local job lists are in the masculine form only; women get the English roles
     # rather than a title that disagrees with them.
     if local and roll < 15 and not name.female:
-        return _one(local, draw)
+        return local[pick % len(local)]
     if roll < 85:
-        return _one(vocab.roles, draw)
-    return _one(vocab.faker_jobs, draw)
+        return vocab.roles[pick % len(vocab.roles)]
+    return vocab.faker_jobs[pick % len(vocab.faker_jobs)]
 
 
-def _student(vocab: Vocabulary, name: Name, company: str, draw: Draw) -> str:
-    school = _one(vocab.schools, draw)
-    field = _one(lexicon.STUDY_FIELDS, draw)
-    form = draw.below(6)
+def _student(vocab: Vocabulary, name: Name, company: str, sub: int, w: tuple[int, ...]) -> str:
+    school = vocab.schools[w[3] % len(vocab.schools)]
+    field = lexicon.STUDY_FIELDS[w[4] % len(lexicon.STUDY_FIELDS)]
+    form, local = sub % 6, sub // 6 % 2
     if form == 0:
         words = lexicon.STUDENT_WORDS.get(name.lang)
-        if words is not None and draw.below(2):
+        if words is not None and local:
             return f"{words[1] if name.female else words[0]} {words[2]} {school}"
         return f"Student at {school}"
     if form == 1:
-        return f"{_one(lexicon.DEGREES, draw)} {field} @ {school}"
+        return f"{lexicon.DEGREES[w[5] % len(lexicon.DEGREES)]} {field} @ {school}"
     if form == 2:
         return f"{field} Student at {school}"
     if form == 3:
@@ -230,42 +257,36 @@ def _student(vocab: Vocabulary, name: Name, company: str, draw: Draw) -> str:
     return f"{field} @ {school} | Incoming Intern @ {company}"
 
 
-def _founder(company: str, draw: Draw) -> str:
-    form = draw.below(7)
-    if form == 3:
-        first, second = _two(lexicon.SKILLS, draw)
+def _founder(company: str, sub: int, w: tuple[int, ...]) -> str:
+    form = sub % 7
+    if form == 0:
+        first, second = _two(lexicon.SKILLS, w[3], w[4])
         return f"Founder @ {company} | {first} | {second}"
     return (
         f"Founder & CEO @ {company}",
         f"Co-founder @ {company}",
         f"Co-Founder & CTO at {company}",
-        "",
         f"CEO & Co-founder at {company} 🚀",
         f"Founder | Building {company}",
         f"Serial entrepreneur | Founder @ {company}",
-    )[form]
+    )[form - 1]
 
 
-def _with_emoji(title: str, company: str, draw: Draw) -> str:
-    emoji = _one(lexicon.EMOJIS, draw)
-    first, second = _two(lexicon.SKILLS, draw)
+def _with_emoji(title: str, company: str, sub: int, w: tuple[int, ...]) -> str:
+    emoji = lexicon.EMOJIS[w[5] % len(lexicon.EMOJIS)]
+    first, second = _two(lexicon.SKILLS, w[3], w[4])
     return (
         f"{emoji} {title} @ {company}",
         f"{title} @ {company} {emoji}",
         f"{title} | {first} {emoji} | {second}",
         f"{emoji} {first} | {second} | {title}",
-    )[draw.below(4)]
+    )[sub % 4]
 
 
-def _one(values: tuple[str, ...], draw: Draw) -> str:
-    return values[draw.below(len(values))]
-
-
-def _two(values: tuple[str, ...], draw: Draw) -> tuple[str, str]:
+def _two(values: tuple[str, ...], a: int, b: int) -> tuple[str, str]:
     """Two distinct values: the second is offset by 1..n-1 from the first."""
-    first = draw.below(len(values))
-    second = (first + 1 + draw.below(len(values) - 1)) % len(values)
-    return values[first], values[second]
+    first = a % len(values)
+    return values[first], values[(first + 1 + b % (len(values) - 1)) % len(values)]
 
 
 def insight(first_name: str, mutual_count: int) -> str:
@@ -281,33 +302,35 @@ def recommendation(
 ) -> dict[str, str | None]:
     """The PYMK record at a position: the six wire fields, in the vendor's order."""
     node = hood.member_node(position, connection=False)
-    name = make_name(vocab, node.draw(_NAME))
+    name = make_name(vocab, node.words(_NAME))
+    profile_url, profile_id = hood.identity(node, name, position, connection=False)
     count, cited = hood.mutuals(node, position)
     return {
         "name": name.full,
-        "subtitle": make_headline(vocab, name, node.draw(_HEADLINE)),
-        "profile_url": hood.profile_url(name, position, connection=False),
+        "subtitle": make_headline(vocab, name, node.words(_HEADLINE)),
+        "profile_url": profile_url,
         "insight": insight(first_name_of(cited), count),
-        "entity_urn": f"{PYMK_URN_HEAD}{hood.profile_id(node, position, connection=False)},PYMK)",
+        "entity_urn": f"{PYMK_URN_HEAD}{profile_id},PYMK)",
         "profile_picture": hood.picture(node),
     }
 
 
 def connection_first_name(vocab: Vocabulary, hood: Neighbourhood, index: int) -> str:
     """The given name of the account's connection at index (what an insight cites)."""
-    return given_name(vocab, hood.member_node(index, connection=True).draw(_NAME))
+    return given_name(vocab, hood.member_node(index, connection=True).words(_NAME))
 
 
 def connection(vocab: Vocabulary, hood: Neighbourhood, index: int) -> dict[str, str | None]:
     """One of the account's own connections (what a list_connections action would show)."""
     node = hood.member_node(index, connection=True)
-    name = make_name(vocab, node.draw(_NAME))
+    name = make_name(vocab, node.words(_NAME))
+    profile_url, profile_id = hood.identity(node, name, index, connection=True)
     return {
         "name": name.full,
         "first_name": name.first,
         "last_name": name.last,
-        "job_title": make_headline(vocab, name, node.draw(_HEADLINE)),
-        "profile_url": hood.profile_url(name, index, connection=True),
-        "entity_urn": PROFILE_URN_HEAD + hood.profile_id(node, index, connection=True),
+        "job_title": make_headline(vocab, name, node.words(_HEADLINE)),
+        "profile_url": profile_url,
+        "entity_urn": PROFILE_URN_HEAD + profile_id,
         "profile_picture": hood.picture(node),
     }

@@ -55,6 +55,9 @@ _COMPANY_LOCALES: dict[str, str] = {
 _LOCAL_JOB_LOCALES: dict[str, str] = {"fr": "fr_FR", "de": "de_DE", "es": "es_ES", "pt": "pt_BR"}
 
 _COMPANY_POOL = 400
+# A name reads its picks from one digest's eight words: source, format, the tokens, and one
+# for an optional credential.
+MAX_NAME_TOKENS = 5
 # Template token -> the Faker person provider attribute holding its words.
 _NAME_LISTS = {
     "first_name_male": "first_names_male",
@@ -96,13 +99,14 @@ class Words:
                 cumulative.append(running)
         return cls(values, tuple(cumulative), tuple(map(slugify, values)) if slugs else ())
 
-    def index(self, draw: Draw) -> int:
+    def index(self, word: int) -> int:
+        """The index a 32-bit hash word selects (modulo bias below len / 2**32)."""
         if not self.cumulative:
-            return draw.below(len(self.values))
-        return bisect_right(self.cumulative, draw.below(self.cumulative[-1]))
+            return word % len(self.values)
+        return bisect_right(self.cumulative, word % self.cumulative[-1])
 
-    def pick(self, draw: Draw) -> str:
-        return self.values[self.index(draw)]
+    def pick(self, word: int) -> str:
+        return self.values[self.index(word)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +114,7 @@ class NameFormat:
     """A parsed Faker name format: (words to pick, or None for the literal) segments.
 
     The first `given` segments are the given names ("Jean-Pierre"); female by the first token.
+    At most MAX_NAME_TOKENS tokens, so a name's picks fit the words of one digest.
     """
 
     segments: tuple[tuple[Words | None, str], ...]
@@ -236,6 +241,8 @@ def _parse_name_format(template: str, tokens: Mapping[str, Words]) -> NameFormat
     LinkedIn names do not carry "Mr."/"Dott." prefixes or "Jr."/"PhD" suffix tokens, so those
     formats are skipped; particles ("de", "de la", "del") are kept.
     """
+    if len(_TEMPLATE_TOKEN.findall(template)) > MAX_NAME_TOKENS:
+        return None
     segments: list[tuple[Words | None, str]] = []
     position = 0
     given = -1
@@ -272,6 +279,10 @@ def _english_jobs() -> tuple[str, ...]:
     for job in _provider("job", None).jobs:
         if ", " in job:
             noun, qualifier = job.split(", ", 1)
+            # "Engineer, civil" reads well reversed; "Social research officer, government"
+            # does not, so only one-word nouns are turned round and the rest dropped.
+            if " " in noun:
+                continue
             job = f"{qualifier} {noun}"
         if len(job.split()) <= 4 and "/" not in job and "(" not in job:
             titles[job[0].upper() + job[1:]] = None
@@ -340,7 +351,7 @@ def _fill(template: str, lists: Mapping[str, Words], draw: Draw) -> str:
 def _company_token(token: str, lists: Mapping[str, Words], draw: Draw) -> str:
     if token == "random_company_acronym":
         return "".join(chr(65 + draw.below(26)) for _ in range(2 + draw.below(3)))
-    return lists[token].pick(draw)
+    return lists[token].pick(draw.word())
 
 
 def _startup(draw: Draw) -> str:
