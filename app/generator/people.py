@@ -26,8 +26,8 @@ PROFILE_URN_HEAD = "urn:li:fsd_profile:"
 # an "A", so every id reads "ACoAA" like the vendor's examples; 29 bytes give the 39 characters.
 _URN_HEAD = b"\x00\x2a\x00"
 _MEMBER_BITS = 26
-# PYMK people take even slots of the member-id and vanity permutations and connections odd ones,
-# so the two sets can never share an id or a URL.
+# PYMK people take the even slots of the member-id permutation and connections the odd ones, so
+# the two sets can never share a member id, nor (see identity()) a vanity suffix.
 MAX_POOL_SIZE = 1 << (_MEMBER_BITS - 1)
 MAX_CONNECTIONS = 1500
 CLOSE_CIRCLE = 100
