@@ -74,12 +74,26 @@ def _hammer_http(base_url: str) -> Counter[int]:
             client.close()
 
 
+def _requests_counted(metrics: str, status: str) -> float:
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("emulator_requests_total{")
+        and 'route="/v2/network"' in line
+        and f'status="{status}"' in line
+    )
+
+
 def _race_over_http(server: LiveServer) -> None:
     with httpx.Client(base_url=server.base_url, timeout=30) as control:
         assert control.post("/_emulator/keys", json=TENANT).status_code == 201
         statuses = _hammer_http(server.base_url)
         assert statuses == {200: START // COST, 402: CALLS - START // COST}
         report = control.get("/_emulator/keys/race_key").json()
+        metrics = control.get("/metrics").text
+    # /metrics adds up every worker's counts (prometheus-client's multiprocess mode).
+    assert _requests_counted(metrics, "200") == START // COST
+    assert _requests_counted(metrics, "402") == CALLS - START // COST
     assert report["credits"] == {"balance": 0, "consumed": START}
     assert report["accounts"][0]["calls"] == START // COST
     assert report["accounts"][0]["credits_consumed"] == START
@@ -97,11 +111,18 @@ def test_concurrent_http_calls_one_worker() -> None:
 @pytest.mark.slow
 def test_concurrent_http_calls_two_workers_sharing_a_file(tmp_path: Path) -> None:
     state = tmp_path / "state.sqlite3"
-    server = LiveServer(["--workers", "2", "--state", str(state), "--log-level", "warning"])
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    server = LiveServer(
+        ["--workers", "2", "--state", str(state), "--log-level", "warning"],
+        env={"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)},
+    )
     try:
         _race_over_http(server)
     finally:
         server.stop()
+    # Both worker processes answered some of the race (each keeps its own counter file).
+    assert len(list(metrics_dir.glob("counter_*.db"))) == 2
 
 
 @pytest.mark.slow
