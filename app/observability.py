@@ -6,7 +6,6 @@ import logging
 import os
 import re
 import time
-import uuid
 from typing import Any
 
 import orjson
@@ -30,20 +29,26 @@ log = logging.getLogger("linkup_emulator")
 access_log = logging.getLogger("linkup_emulator.access")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# The v2 routes by template, with the action name their errors carry before a body is read.
 ROUTE_ACTIONS = {
     "/v2/network": "network",
     "/v2/credits": "get_credits",
     "/v2/accounts": "list_accounts",
+    "/v2/accounts/{account_id}": "get_account",
 }
+
+
+def route_template(path: str) -> str | None:
+    if path in ROUTE_ACTIONS:
+        return path
+    if path.startswith("/v2/accounts/") and "/" not in path[len("/v2/accounts/") :]:
+        return "/v2/accounts/{account_id}"
+    return None
 
 
 def route_action(path: str) -> str:
     """The route's own action name, for errors raised before any body was read."""
-    if path in ROUTE_ACTIONS:
-        return ROUTE_ACTIONS[path]
-    if path.startswith("/v2/accounts/"):
-        return "get_account"
-    return "unknown"
+    return ROUTE_ACTIONS.get(route_template(path) or "", "unknown")
 
 
 class JsonFormatter(logging.Formatter):
@@ -108,8 +113,9 @@ class Metrics:
 
 
 def _route(scope: Scope) -> str:
+    """A low-cardinality label: the matched route's template."""
     route = scope.get("route")
-    return getattr(route, "path", None) or "unmatched"
+    return getattr(route, "path", None) or route_template(scope["path"]) or "unmatched"
 
 
 class Observability:
@@ -126,7 +132,7 @@ class Observability:
             return
         started = time.perf_counter()
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        request_id = given if _REQUEST_ID.match(given) else os.urandom(16).hex()
         extra = [(b"x-request-id", request_id.encode()), (b"x-emulator-version", _VERSION)]
         status = 500
         response_started = False

@@ -11,7 +11,7 @@ from app.control import ControlError, Unauthorized
 from app.dispatch import MAX_BODY, Emulator, Trace
 
 
-def get_emulator(request: Request) -> Emulator:
+async def get_emulator(request: Request) -> Emulator:
     emulator: Emulator = request.app.state.emulator
     return emulator
 
@@ -40,7 +40,7 @@ async def read_body(request: Request) -> bytes | None:
     return b"".join(chunks)
 
 
-def require_admin(request: Request, emulator: EmulatorDep) -> None:
+async def require_admin(request: Request, emulator: EmulatorDep) -> None:
     token = emulator.settings.admin_token
     if token is None:
         return

@@ -1,37 +1,51 @@
-"""The emulated v2 routes: /v2/network, /v2/credits and /v2/accounts."""
+"""The emulated v2 routes: /v2/network, /v2/credits and /v2/accounts.
+
+Plain Starlette routes on the FastAPI app: they take nothing but the request, so FastAPI's
+dependency solving (a fifth of a request's time when profiled) has nothing to do here.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from app.api.deps import EmulatorDep, read_body, trace
+from app.api.deps import read_body, trace
+from app.dispatch import Emulator
 
-router = APIRouter(prefix="/v2", include_in_schema=False)
+router = APIRouter(include_in_schema=False)
 
 JSON = "application/json"
 
 
-@router.post("/network")
-async def network(request: Request, emulator: EmulatorDep) -> Response:
+def _emulator(request: Request) -> Emulator:
+    emulator: Emulator = request.app.state.emulator
+    return emulator
+
+
+async def network(request: Request) -> Response:
     raw = await read_body(request)
-    body = await emulator.network(trace(request, "network"), request.headers, raw)
+    body = await _emulator(request).network(trace(request, "network"), request.headers, raw)
     return Response(body, media_type=JSON)
 
 
-@router.get("/credits")
-async def credits(request: Request, emulator: EmulatorDep) -> Response:
-    body = await emulator.credits(trace(request, "get_credits"), request.headers)
+async def credits(request: Request) -> Response:
+    body = await _emulator(request).credits(trace(request, "get_credits"), request.headers)
     return Response(body, media_type=JSON)
 
 
-@router.get("/accounts")
-async def list_accounts(request: Request, emulator: EmulatorDep) -> Response:
+async def list_accounts(request: Request) -> Response:
     found = trace(request, "list_accounts")
-    body = await emulator.list_accounts(found, request.headers, request.query_params)
+    body = await _emulator(request).list_accounts(found, request.headers, request.query_params)
     return Response(body, media_type=JSON)
 
 
-@router.get("/accounts/{account_id}")
-async def get_account(account_id: str, request: Request, emulator: EmulatorDep) -> Response:
-    body = await emulator.get_account(trace(request, "get_account"), request.headers, account_id)
+async def get_account(request: Request) -> Response:
+    account_id: str = request.path_params["account_id"]
+    found = trace(request, "get_account")
+    body = await _emulator(request).get_account(found, request.headers, account_id)
     return Response(body, media_type=JSON)
+
+
+router.add_route("/v2/network", network, methods=["POST"])
+router.add_route("/v2/credits", credits, methods=["GET"])
+router.add_route("/v2/accounts", list_accounts, methods=["GET"])
+router.add_route("/v2/accounts/{account_id}", get_account, methods=["GET"])
