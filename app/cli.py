@@ -79,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    from app.main import create_app
+    from app.main import create_app, long_lived
 
     _export(settings)
     if settings.workers > 1:
@@ -91,10 +91,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         # Built once here so a bad fixture or state path stops the start before any worker forks.
         app = create_app(settings)
     except FixtureError as error:
-        # A YAML parser error spans lines (problem, place, a caret under the text); a start
-        # failure is one line on stderr, so they are joined and the caret line dropped.
-        lines = (line.strip() for line in str(error).splitlines())
-        sys.exit(f"linkup-emulator: {' '.join(line for line in lines if line.strip('^'))}")
+        sys.exit(f"linkup-emulator: {error}")
     except sqlite3.Error as error:
         sys.exit(f"linkup-emulator: cannot open the state {settings.state}: {error}")
     config = uvicorn.Config(
@@ -113,6 +110,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     sys.stdout.write(f"linkup-emulator listening on http://{host}:{port}\n")
     sys.stdout.flush()
     server = uvicorn.Server(config)
+    long_lived()
     if settings.workers > 1:
         Multiprocess(config, sockets=[sock]).run()
     else:

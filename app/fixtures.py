@@ -29,6 +29,10 @@ def _location(loc: tuple[int | str, ...]) -> str:
 def load_file(path: Path) -> list[TenantSpec]:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as exc:
+        # One line: the parser's own message spans several, with a caret under the text.
+        where = f" at line {exc.problem_mark.line + 1}" if exc.problem_mark else ""
+        raise FixtureError(f"{path}: cannot be read as YAML{where}: {exc.problem}") from exc
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise FixtureError(f"{path}: cannot be read as YAML: {exc}") from exc
     try:

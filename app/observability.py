@@ -104,6 +104,14 @@ class Metrics:
             registry=self.registry,
         )
 
+    def observe(self, route: str, entry: JournalEntry, seconds: float) -> None:
+        self.requests.labels(route, str(entry.status), entry.code or "").inc()
+        self.latency.labels(route).observe(seconds)
+        if entry.credits:
+            self.credits.labels(mask(entry.api_key)).inc(entry.credits)
+        if entry.injected:
+            self.injected.labels(entry.code or "").inc()
+
     def exposition(self) -> tuple[bytes, str]:
         if self.multiprocess:
             registry = CollectorRegistry()
@@ -170,53 +178,40 @@ class Observability:
         trace: Trace | None = state.get("trace")
         code: str | None = state.get("code")
         path: str = scope["path"]
-        route = _route(scope)
-        api_key = trace.api_key if trace else None
-        metrics = self.metrics
-        metrics.requests.labels(route, str(status), code or "").inc()
-        metrics.latency.labels(route).observe(seconds)
-        if trace and trace.credits:
-            metrics.credits.labels(mask(api_key)).inc(trace.credits)
-        if trace and trace.injected:
-            metrics.injected.labels(code or "").inc()
-        duration_ms = round(seconds * 1000, 3)
+        entry = JournalEntry(
+            time=envelope.timestamp(),
+            method=scope["method"],
+            path=path,
+            api_key=trace.api_key if trace else None,
+            account_id=trace.account_id if trace else None,
+            action=trace.action if trace else route_action(path),
+            status=status,
+            code=code,
+            credits=trace.credits if trace else 0,
+            duration_ms=round(seconds * 1000, 3),
+            injected=trace.injected if trace else False,
+            request_id=request_id,
+        )
+        self.metrics.observe(_route(scope), entry, seconds)
         if access_log.isEnabledFor(logging.INFO):
-            access_log.info(
-                "request",
-                extra={
-                    "fields": {
-                        "request_id": request_id,
-                        "method": scope["method"],
-                        "path": path,
-                        "status": status,
-                        "code": code,
-                        "api_key": mask(api_key),
-                        "account_id": trace.account_id if trace else None,
-                        "action": trace.action if trace else None,
-                        "credits": trace.credits if trace else 0,
-                        "injected": trace.injected if trace else False,
-                        "ms": duration_ms,
-                    }
-                },
-            )
+            # A record made here skips the logger's caller lookup: a tenth of a request's time.
+            record = logging.LogRecord(access_log.name, logging.INFO, "", 0, "request", None, None)
+            record.fields = {
+                "request_id": request_id,
+                "method": entry.method,
+                "path": path,
+                "status": status,
+                "code": code,
+                "api_key": mask(entry.api_key),
+                "account_id": entry.account_id,
+                "action": entry.action,
+                "credits": entry.credits,
+                "injected": entry.injected,
+                "ms": entry.duration_ms,
+            }
+            access_log.handle(record)
         if path.startswith("/v2/") or path == "/v2":
-            self.emulator.store.journal_add(
-                JournalEntry(
-                    time=envelope.timestamp(),
-                    method=scope["method"],
-                    path=path,
-                    api_key=api_key,
-                    account_id=trace.account_id if trace else None,
-                    action=trace.action if trace else route_action(path),
-                    status=status,
-                    code=code,
-                    credits=trace.credits if trace else 0,
-                    duration_ms=duration_ms,
-                    injected=trace.injected if trace else False,
-                    request_id=request_id,
-                ),
-                self.emulator.settings.journal_size,
-            )
+            self.emulator.store.journal_add(entry, self.emulator.settings.journal_size)
 
 
 _VERSION = __version__.encode()

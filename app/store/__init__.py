@@ -106,7 +106,8 @@ class Store(Protocol):
     def hit_rate(self, api_key: str, limit: int, window_s: float, now: float) -> RateHit:
         """Count one request in the key's window; `allowed` is False past `limit`."""
 
-    def journal_add(self, entry: JournalEntry, bound: int) -> None: ...
+    def journal_add(self, entry: JournalEntry, bound: int) -> None:
+        """Record a request; it may be buffered, but `journal` and `reset` see it."""
 
     def journal(
         self, api_key: str | None, account_id: str | None, limit: int
