@@ -80,6 +80,8 @@ class Metrics:
 
     def __init__(self) -> None:
         self.multiprocess = "PROMETHEUS_MULTIPROC_DIR" in os.environ
+        self._counters: dict[tuple[str, int, str | None], Counter] = {}
+        self._histograms: dict[str, Histogram] = {}
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "emulator_requests",
@@ -105,8 +107,18 @@ class Metrics:
         )
 
     def observe(self, route: str, entry: JournalEntry, seconds: float) -> None:
-        self.requests.labels(route, str(entry.status), entry.code or "").inc()
-        self.latency.labels(route).observe(seconds)
+        # labels() costs a lock and a tuple build per call; the few children are kept here.
+        key = (route, entry.status, entry.code)
+        counter = self._counters.get(key)
+        if counter is None:
+            counter = self._counters[key] = self.requests.labels(
+                route, str(entry.status), entry.code or ""
+            )
+        counter.inc()
+        histogram = self._histograms.get(route)
+        if histogram is None:
+            histogram = self._histograms[route] = self.latency.labels(route)
+        histogram.observe(seconds)
         if entry.credits:
             self.credits.labels(mask(entry.api_key)).inc(entry.credits)
         if entry.injected:

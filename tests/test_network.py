@@ -8,6 +8,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from app import __version__
+from app.generator import SUPPORTED_COUNTRIES
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import TIMESTAMP, balance, network, recommend
@@ -148,3 +149,17 @@ def test_request_id_is_echoed_when_sane(client: TestClient) -> None:
     assert client.get("/v2/credits", headers=sent).headers["x-request-id"] == "trace-123"
     sent["x-request-id"] = "bad id\twith spaces"
     assert client.get("/v2/credits", headers=sent).headers["x-request-id"] != sent["x-request-id"]
+
+
+@pytest.mark.parametrize("country", sorted(SUPPORTED_COUNTRIES))
+def test_every_locale_answers_the_contract(client: TestClient, country: str) -> None:
+    tenant = {
+        "api_key": f"key_{country}",
+        "credits": None,
+        "accounts": [{"account_id": f"acc_{country}", "country": country, "pool_size": 300}],
+    }
+    assert client.post("/_emulator/keys", json=tenant).status_code == 201
+    body = recommend(client, f"acc_{country}", 300, key=f"key_{country}").json()
+    validate_response("post", "/v2/network", 200, body)
+    people = body["data"]["recommendations"]
+    assert len({p["profile_url"] for p in people}) == len({p["entity_urn"] for p in people}) == 300

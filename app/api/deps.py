@@ -27,16 +27,23 @@ def trace(request: Request, action: str) -> Trace:
 
 
 async def read_body(request: Request) -> bytes | None:
-    """The body, or None past MAX_BODY: reading stops there, so a huge body costs nothing."""
+    """The body, or None past MAX_BODY: reading stops there, so a huge body costs nothing.
+    Read straight from the ASGI messages: Request.stream() costs more than the rest of parsing."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY:
         return None
     chunks, size = [], 0
-    async for chunk in request.stream():
+    while True:
+        message = await request.receive()
+        if message["type"] != "http.request":  # the client went away
+            break
+        chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY:
             return None
         chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
     return b"".join(chunks)
 
 

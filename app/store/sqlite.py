@@ -246,8 +246,19 @@ class SqliteStore:
 
     # -- credits and rate ---------------------------------------------------------------------
 
+    @contextmanager
+    def _atomic(self) -> Iterator[sqlite3.Connection]:
+        """For a pair of writes that cannot fail halfway: in memory the lock is enough (one
+        connection, nothing survives a crash); a file needs the transaction, for kill -9."""
+        if self.kind == "file":
+            with self._tx() as db:
+                yield db
+        else:
+            with self._lock:
+                yield self._db
+
     def charge(self, api_key: str, account_id: str, action: str, cost: int) -> Charge:
-        with self._tx() as db:
+        with self._atomic() as db:
             # The check and the debit are one statement: no reader can slip between them.
             row = db.execute(
                 "UPDATE tenants SET balance = balance - ?1, consumed = consumed + ?1"
