@@ -28,7 +28,7 @@ from app.errors import (
 )
 from app.generator import PeopleGenerator
 from app.settings import Settings
-from app.store import Account, Store, Tenant
+from app.store import Account, Lookup, Store
 
 MAX_BODY = 64 * 1024
 RATE_WINDOW_S = 60.0
@@ -86,23 +86,24 @@ class Emulator:
 
     # -- steps 1, 1a and 2, shared by every v2 route ----------------------------------------
 
-    async def _gate(self, trace: Trace, headers: Mapping[str, str]) -> Tenant:
+    async def _gate(self, trace: Trace, headers: Mapping[str, str]) -> Lookup:
         api_key = headers.get("x-api-key", "")
-        tenant = self.store.tenant(api_key) if api_key.strip() else None
-        if tenant is None:
+        found = self.store.lookup(api_key, trace.account_id) if api_key.strip() else None
+        if found is None:
             raise InvalidApiKey(MSG_INVALID_API_KEY)
         trace.api_key = api_key
 
         injection = faults.from_headers(headers)
-        if injection.error is None and injection.delay_ms == 0:
+        if injection.error is None and injection.delay_ms == 0 and found.faults:
             hits = self.store.fault_hits(api_key, trace.account_id, trace.action)
-            injection = faults.from_rules(self.settings.seed, hits) if hits else injection
+            injection = faults.from_rules(self.settings.seed, hits)
         if injection.delay_ms:
             await asyncio.sleep(injection.delay_ms / 1000)
         if injection.error is not None:
             trace.injected = True
             raise injected(injection.error, injection.source)
 
+        tenant = found.tenant
         limit = self.settings.rate_limit if tenant.rate_limit is None else tenant.rate_limit
         if limit:
             hit = self.store.hit_rate(api_key, limit, RATE_WINDOW_S, time.time())
@@ -111,11 +112,12 @@ class Emulator:
                     MSG_RATE_LIMITED.format(limit=limit, retry_after=hit.retry_after),
                     retry_after=hit.retry_after,
                 )
-        return tenant
+        return found
 
-    def _account(self, tenant: Tenant, account_id: str) -> Account:
-        account = self.store.account(account_id)
-        if account is None or account.api_key != tenant.api_key:
+    def _account(self, found: Lookup, account_id: str) -> Account:
+        """The account the gate read, if this key owns it."""
+        account = found.account
+        if account is None or account.api_key != found.tenant.api_key:
             raise InvalidAccount(MSG_INVALID_ACCOUNT.format(account_id=_short(account_id)))
         return account
 
@@ -129,7 +131,7 @@ class Emulator:
         if isinstance(account_id, str):
             trace.account_id = account_id
 
-        tenant = await self._gate(trace, headers)  # 1, 1a, 2
+        found = await self._gate(trace, headers)  # 1, 1a, 2
         if body.problem:  # 3
             raise InvalidParams(body.problem)
         if not isinstance(account_id, str) or not account_id:
@@ -143,12 +145,12 @@ class Emulator:
                     action=_short(action), route="/v2/network", supported=", ".join(ACTIONS)
                 )
             )
-        account = self._account(tenant, account_id)  # 5
+        account = self._account(found, account_id)  # 5
         if account.status != "active":  # 6
             raise AccountInactive(MSG_ACCOUNT_INACTIVE.format(account_id=_short(account_id)))
         data, cost = run(self, account, body.field("params", {}))  # 7
         if cost:  # 8
-            charge = self.store.charge(tenant.api_key, account.account_id, action, cost)
+            charge = self.store.charge(account.api_key, account.account_id, action, cost)
             if not charge.ok:
                 raise InsufficientCredits(
                     MSG_INSUFFICIENT_CREDITS.format(cost=cost, balance=charge.balance)
@@ -164,25 +166,25 @@ class Emulator:
     # -- GET /v2/credits, /v2/accounts, /v2/accounts/{account_id} ------------------------------
 
     async def credits(self, trace: Trace, headers: Mapping[str, str]) -> bytes:
-        tenant = await self._gate(trace, headers)
-        data = orjson.dumps({"credits": tenant.balance})
+        found = await self._gate(trace, headers)
+        data = orjson.dumps({"credits": found.tenant.balance})
         return envelope.success(data, action=trace.action, account_id=None, credits=0)
 
     async def list_accounts(
         self, trace: Trace, headers: Mapping[str, str], query: Mapping[str, str]
     ) -> bytes:
-        tenant = await self._gate(trace, headers)
+        found = await self._gate(trace, headers)
         limit = _query_int(query, "limit", 50, 1, LIST_LIMIT_MAX)
         offset = _query_int(query, "offset", 0, 0, OFFSET_MAX)
-        items, total = self.store.accounts(tenant.api_key, limit, offset)
+        items, total = self.store.accounts(found.tenant.api_key, limit, offset)
         data = {"items": [account_item(a) for a in items], "total": total}
         data |= {"limit": limit, "offset": offset}
         return envelope.success(orjson.dumps(data), action=trace.action, account_id=None, credits=0)
 
     async def get_account(self, trace: Trace, headers: Mapping[str, str], account_id: str) -> bytes:
         trace.account_id = account_id
-        tenant = await self._gate(trace, headers)
-        account = self._account(tenant, account_id)
+        found = await self._gate(trace, headers)
+        account = self._account(found, account_id)
         data = orjson.dumps(account_item(account))
         return envelope.success(data, action=trace.action, account_id=account_id, credits=0)
 

@@ -29,6 +29,15 @@ class Account:
 
 
 @dataclass(frozen=True, slots=True)
+class Lookup:
+    """What a v2 request needs to know first, read in one go."""
+
+    tenant: Tenant
+    account: Account | None  # the named account, whoever owns it
+    faults: bool  # whether any fault rule exists at all
+
+
+@dataclass(frozen=True, slots=True)
 class Usage:
     account_id: str
     calls: int
@@ -38,7 +47,7 @@ class Usage:
 @dataclass(frozen=True, slots=True)
 class Charge:
     ok: bool
-    balance: int | None  # the balance after the charge, or the one that was too low
+    balance: int | None = None  # when refused, the balance that was too low
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +98,9 @@ class Store(Protocol):
         """False if the key or one of its account ids exists already."""
 
     def tenant(self, api_key: str) -> Tenant | None: ...
+
+    def lookup(self, api_key: str, account_id: str | None) -> Lookup | None:
+        """The key's tenant (None if unknown), the named account and whether faults exist."""
 
     def account(self, account_id: str) -> Account | None: ...
 

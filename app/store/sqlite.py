@@ -19,6 +19,7 @@ from app.store import (
     FaultHit,
     FaultRule,
     JournalEntry,
+    Lookup,
     RateHit,
     Tenant,
     Usage,
@@ -195,6 +196,20 @@ class SqliteStore:
         )
         return Tenant(*row) if row else None  # type: ignore[arg-type]
 
+    def lookup(self, api_key: str, account_id: str | None) -> Lookup | None:
+        # One statement for the three reads every v2 request starts with.
+        row = self._one(
+            "SELECT t.api_key, t.balance, t.consumed, t.rate_limit,"
+            " EXISTS (SELECT 1 FROM faults), a.account_id, a.api_key, a.account_name, a.status,"
+            " a.country, a.pool_size, a.created_at, a.updated_at"
+            " FROM tenants t LEFT JOIN accounts a ON a.account_id = ?2 WHERE t.api_key = ?1",
+            (api_key, account_id),
+        )
+        if row is None:
+            return None
+        account = Account(*row[5:]) if row[5] is not None else None  # type: ignore[arg-type]
+        return Lookup(Tenant(*row[:4]), account, bool(row[4]))  # type: ignore[arg-type]
+
     def account(self, account_id: str) -> Account | None:
         row = self._one(
             "SELECT account_id, api_key, account_name, status, country, pool_size, created_at,"
@@ -260,12 +275,12 @@ class SqliteStore:
     def charge(self, api_key: str, account_id: str, action: str, cost: int) -> Charge:
         with self._atomic() as db:
             # The check and the debit are one statement: no reader can slip between them.
-            row = db.execute(
+            debited = db.execute(
                 "UPDATE tenants SET balance = balance - ?1, consumed = consumed + ?1"
-                " WHERE api_key = ?2 AND (balance IS NULL OR balance >= ?1) RETURNING balance",
+                " WHERE api_key = ?2 AND (balance IS NULL OR balance >= ?1)",
                 (cost, api_key),
-            ).fetchone()
-            if row is None:
+            ).rowcount
+            if not debited:
                 current = db.execute(
                     "SELECT balance FROM tenants WHERE api_key = ?", (api_key,)
                 ).fetchone()
@@ -276,7 +291,7 @@ class SqliteStore:
                 " DO UPDATE SET calls = calls + 1, credits = credits + excluded.credits",
                 (api_key, account_id, action, cost),
             )
-            return Charge(ok=True, balance=row[0])
+            return Charge(ok=True)
 
     def hit_rate(self, api_key: str, limit: int, window_s: float, now: float) -> RateHit:
         with self._lock:
@@ -390,9 +405,6 @@ class SqliteStore:
             return db.execute("DELETE FROM faults WHERE id = ?", (int(rowid),)).rowcount
 
     def fault_hits(self, api_key: str, account_id: str | None, action: str) -> list[FaultHit]:
-        # Nearly every request meets an empty table: a read keeps it off the write lock.
-        if self._one("SELECT 1 FROM faults LIMIT 1", ()) is None:
-            return []
         with self._tx() as db:
             rows = db.execute(
                 "UPDATE faults SET matched = matched + 1, remaining = remaining - 1"
