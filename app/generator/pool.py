@@ -120,8 +120,8 @@ class PeopleGenerator:
             if found is not None:
                 self._pools.move_to_end(key)
                 return found
-        # Built outside the lock: the first pool of a country imports Faker. Two threads racing
-        # on one key build equal pools; the first stored wins.
+        # Built outside the lock: the first pool of a country builds its vocabulary (from the
+        # snapshot). Two threads racing on one key build equal pools; the first stored wins.
         built = Pool(self._root, account_id, country, pool_size)
         with self._lock:
             found = self._pools.setdefault(key, built)

@@ -1,19 +1,21 @@
-"""Per-country word pools, built lazily once per process from Faker's lists and the lexicon."""
+"""Per-country word pools, built lazily once per process from Faker's lists and the lexicon.
+
+Faker's lists are read from the committed snapshot (app/generator/snapshot/), never from Faker
+itself at run time: see that package for why and for how to regenerate it after a Faker bump.
+"""
 
 from __future__ import annotations
 
-import importlib
 import re
 import threading
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any
 
 from unidecode import unidecode
 
-from app.generator import lexicon
+from app.generator import lexicon, snapshot
 from app.generator.hashing import Draw, Node, frame
 
 # Which Faker person locales a country's members are drawn from, with relative weights.
@@ -65,6 +67,21 @@ _NAME_LISTS = {
     "first_name": "first_names",
     "last_name": "last_names",
     "prefix": "prefixes",
+}
+_COMPANY_LISTS = {
+    "company_suffix": "company_suffixes",
+    "company_prefix": "company_prefixes",
+    "company_type": "company_types",
+    "random_company_adjective": "company_adjectives",
+    "random_name_complements": "name_complements",
+    "large_company": "large_companies",
+}
+# The Provider attributes read from each kind of Faker provider module: what the snapshot keeps
+# (those of them that are lists or weighted mappings).
+PROVIDER_ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "person": ("formats", "formats_male", "formats_female", *_NAME_LISTS.values()),
+    "company": ("formats", *_COMPANY_LISTS.values()),
+    "job": ("jobs",),
 }
 _TEMPLATE_TOKEN = re.compile(r"\{\{(\w+)\}\}")
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
@@ -151,7 +168,7 @@ _cache_lock = threading.Lock()
 
 
 def vocabulary(country: str) -> Vocabulary:
-    """The vocabulary of a supported country, built on first use (Faker is imported then)."""
+    """The vocabulary of a supported country, built on first use from its snapshot file."""
     found = _cache.get(country)
     if found is not None:
         return found
@@ -165,29 +182,46 @@ def vocabulary(country: str) -> Vocabulary:
 
 
 def _build(country: str) -> Vocabulary:
-    sources = tuple(_name_source(locale) for locale, _ in _NAME_SOURCES[country])
+    providers = snapshot.load(country)
+    sources = tuple(_name_source(locale, providers) for locale, _ in _NAME_SOURCES[country])
     weights = {locale: float(weight) for locale, weight in _NAME_SOURCES[country]}
     langs = {source.lang for source in sources}
     return Vocabulary(
         country=country,
         sources=sources,
         source_weights=Words.of(weights),
-        companies=_companies(country, sources[0]),
+        companies=_companies(country, sources[0], providers),
         schools=lexicon.SCHOOLS[country] + lexicon.INTERNATIONAL_SCHOOLS,
         roles=lexicon.ROLES,
-        faker_jobs=_english_jobs(),
-        local_titles={lang: _local_jobs(lang) for lang in langs if lang in _LOCAL_JOB_LOCALES},
+        faker_jobs=_english_jobs(providers["job"]["jobs"]),
+        local_titles={
+            lang: _local_jobs(providers[f"job.{_LOCAL_JOB_LOCALES[lang]}"]["jobs"])
+            for lang in langs
+            if lang in _LOCAL_JOB_LOCALES
+        },
     )
 
 
-def _provider(kind: str, locale: str | None) -> Any:
-    """Faker's Provider class for kind/locale; imported here so app start-up never pays for it."""
-    name = f"faker.providers.{kind}" + (f".{locale}" if locale else "")
-    module: ModuleType = importlib.import_module(name)
-    return module.Provider
+def _lang(locale: str) -> str:
+    return "en" if locale == "IL" else "pt" if locale == "pt_BR" else locale[:2]
 
 
-def _name_source(locale: str) -> NameSource:
+def provider_modules(country: str) -> list[tuple[str, tuple[str, ...]]]:
+    """The Faker provider modules _build reads for a country, as (kind, candidate modules
+    relative to faker.providers: the first that exists is used).
+    """
+    locales = [locale for locale, _ in _NAME_SOURCES[country]]
+    modules: list[tuple[str, tuple[str, ...]]] = [
+        ("person", (f"person.{locale}",)) for locale in locales if locale != "IL"
+    ]
+    modules.append(("company", (f"company.{_COMPANY_LOCALES[country]}", "company")))
+    modules.append(("job", ("job",)))
+    langs = sorted({_lang(locale) for locale in locales} & _LOCAL_JOB_LOCALES.keys())
+    modules.extend(("job", (f"job.{_LOCAL_JOB_LOCALES[lang]}",)) for lang in langs)
+    return modules
+
+
+def _name_source(locale: str, providers: Mapping[str, Mapping[str, Any]]) -> NameSource:
     if locale == "IL":
         formats: Sequence[str] | Mapping[str, float] = (
             "{{first_name_male}} {{last_name}}",
@@ -198,18 +232,13 @@ def _name_source(locale: str) -> NameSource:
             "first_name_female": lexicon.IL_FIRST_NAMES_FEMALE,
             "last_name": lexicon.IL_LAST_NAMES,
         }
-        lang = "en"
     else:
-        person = _provider("person", locale)
+        person = providers[f"person.{locale}"]
         formats = _gendered_formats(person)
-        lists = {
-            token: getattr(person, attr)
-            for token, attr in _NAME_LISTS.items()
-            if isinstance(getattr(person, attr, None), (tuple, list, dict))
-        }
+        lists = {token: person[attr] for token, attr in _NAME_LISTS.items() if attr in person}
         # Faker's nl_NL surnames include a few full historical names written "X, van".
         lists["last_name"] = _filtered(lists["last_name"], lambda name: "," not in name)
-        lang = "pt" if locale == "pt_BR" else locale[:2]
+    lang = _lang(locale)
     tokens = {token: Words.of(values, slugs=True) for token, values in lists.items()}
     parsed: list[NameFormat] = []
     # Keyed by template: Faker repeats a template to weight it, so repeats add up.
@@ -225,10 +254,10 @@ def _name_source(locale: str) -> NameSource:
     return NameSource(lang, tuple(parsed), Words.of(weights), tokens)
 
 
-def _gendered_formats(person: Any) -> Sequence[str] | Mapping[str, float]:
-    male, female = getattr(person, "formats_male", None), getattr(person, "formats_female", None)
+def _gendered_formats(person: Mapping[str, Any]) -> Sequence[str] | Mapping[str, float]:
+    male, female = person.get("formats_male"), person.get("formats_female")
     if male is None or female is None:
-        formats: Sequence[str] | Mapping[str, float] = person.formats
+        formats: Sequence[str] | Mapping[str, float] = person["formats"]
         return formats
     if isinstance(male, Mapping) and isinstance(female, Mapping):
         return {**male, **female}
@@ -273,10 +302,10 @@ def _filtered(
     return tuple(v for v in values if keep(v))
 
 
-def _english_jobs() -> tuple[str, ...]:
+def _english_jobs(jobs: Sequence[str]) -> tuple[str, ...]:
     """Faker's English jobs as headline titles ("Engineer, civil" -> "Civil Engineer")."""
     titles: dict[str, None] = {}
-    for job in _provider("job", None).jobs:
+    for job in jobs:
         if ", " in job:
             noun, qualifier = job.split(", ", 1)
             # "Engineer, civil" reads well reversed; "Social research officer, government"
@@ -289,42 +318,32 @@ def _english_jobs() -> tuple[str, ...]:
     return tuple(titles)
 
 
-def _local_jobs(lang: str) -> tuple[str, ...]:
+def _local_jobs(jobs: Sequence[str]) -> tuple[str, ...]:
     """Short entries of Faker's job list in the member's language, capitalised like a headline."""
-    jobs = _provider("job", _LOCAL_JOB_LOCALES[lang]).jobs
     titles = {j[0].upper() + j[1:]: None for j in jobs if len(j) <= 40 and len(j.split()) <= 4}
     return tuple(titles)
 
 
-_COMPANY_LISTS = {
-    "company_suffix": "company_suffixes",
-    "company_prefix": "company_prefixes",
-    "company_type": "company_types",
-    "random_company_adjective": "company_adjectives",
-    "random_name_complements": "name_complements",
-    "large_company": "large_companies",
-}
-
-
-def _companies(country: str, names: NameSource) -> tuple[str, ...]:
+def _companies(
+    country: str, names: NameSource, providers: Mapping[str, Mapping[str, Any]]
+) -> tuple[str, ...]:
     """A fixed pool of employers: Faker's local company formats filled from its own lists
     (family firms, "Dupont SARL") mixed with startup-style names ("Helix Health").
     """
-    try:
-        provider = _provider("company", _COMPANY_LOCALES[country])
-    except ModuleNotFoundError:
-        provider = _provider("company", None)
+    local = f"company.{_COMPANY_LOCALES[country]}"
+    # Faker's generic company provider where the locale has none (see provider_modules).
+    provider = providers[local] if local in providers else providers["company"]
     lists: dict[str, Words] = {
         token: names.tokens[token] for token in ("last_name", "first_name") if token in names.tokens
     }
     lists.update(
-        (token, Words.of(getattr(provider, attr)))
+        (token, Words.of(provider[attr]))
         for token, attr in _COMPANY_LISTS.items()
-        if getattr(provider, attr, None)
+        if provider.get(attr)
     )
     templates = [
         t
-        for t in provider.formats
+        for t in provider["formats"]
         if all(
             m.group(1) in lists or m.group(1) == "random_company_acronym"
             for m in _TEMPLATE_TOKEN.finditer(t)

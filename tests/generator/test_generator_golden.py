@@ -5,7 +5,10 @@ Regenerate after an intended change with:
 
     UPDATE_GOLDEN=1 pytest tests/generator/test_generator_golden.py
 
-then review `git diff tests/generator/golden/` before committing.
+then review `git diff tests/generator/golden/` before committing. The generator reads Faker's
+lists from the committed snapshot (app/generator/snapshot/), so a Faker bump first fails
+test_generator_snapshot.py; regenerate the snapshot (`python -m app.generator.snapshot`), then
+these files.
 """
 
 from __future__ import annotations
