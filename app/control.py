@@ -9,9 +9,10 @@ from pydantic import BaseModel, ValidationError
 
 from app import envelope
 from app.dispatch import Emulator, account_item
-from app.models import AccountPatch, FaultSpec, TenantPatch, TenantSpec
+from app.models import AccountPatch, FaultSpec, TenantPatch, TenantSpec, parse_whole
 from app.store import FaultRule
 
+PREFIX = "/_emulator"
 JOURNAL_LIMIT_MAX = 10_000
 
 
@@ -121,12 +122,10 @@ def reset(emulator: Emulator, api_key: str | None) -> dict[str, object]:
 
 
 def journal(emulator: Emulator, query: Mapping[str, str]) -> dict[str, object]:
-    raw_limit = query.get("limit", "100")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= JOURNAL_LIMIT_MAX:
+    limit = parse_whole(query.get("limit", "100"), 1, JOURNAL_LIMIT_MAX)
+    if limit is None:
         raise ControlError(f"limit must be an integer from 1 to {JOURNAL_LIMIT_MAX}")
-    rows, total = emulator.store.journal(
-        query.get("api_key"), query.get("account_id"), int(raw_limit)
-    )
+    rows, total = emulator.store.journal(query.get("api_key"), query.get("account_id"), limit)
     items = [
         {
             "id": rowid,

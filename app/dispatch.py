@@ -27,6 +27,7 @@ from app.errors import (
     injected,
 )
 from app.generator import PeopleGenerator
+from app.models import parse_whole
 from app.settings import Settings
 from app.store import Account, Lookup, Store
 
@@ -94,9 +95,9 @@ class Emulator:
         trace.api_key = api_key
 
         injection = faults.from_headers(headers)
-        if injection.error is None and injection.delay_ms == 0 and found.faults:
+        if injection.error is None and found.faults:  # a forced error by header skips the rules
             hits = self.store.fault_hits(api_key, trace.account_id, trace.action)
-            injection = faults.from_rules(self.settings.seed, hits)
+            injection = faults.combine(self.settings.seed, injection, hits)
         if injection.delay_ms:
             await asyncio.sleep(injection.delay_ms / 1000)
         if injection.error is not None:
@@ -149,12 +150,12 @@ class Emulator:
         if account.status != "active":  # 6
             raise AccountInactive(MSG_ACCOUNT_INACTIVE.format(account_id=_short(account_id)))
         data, cost = run(self, account, body.field("params", {}))  # 7
-        if cost:  # 8
-            charge = self.store.charge(account.api_key, account.account_id, action, cost)
-            if not charge.ok:
-                raise InsufficientCredits(
-                    MSG_INSUFFICIENT_CREDITS.format(cost=cost, balance=charge.balance)
-                )
+        # 8; a call that returns nobody costs 0 but is still recorded as a call
+        charge = self.store.charge(account.api_key, account.account_id, action, cost)
+        if not charge.ok:
+            raise InsufficientCredits(
+                MSG_INSUFFICIENT_CREDITS.format(cost=cost, balance=charge.balance)
+            )
         trace.credits = cost
         return envelope.success(data, action=action, account_id=account_id, credits=cost)
 
@@ -193,9 +194,8 @@ def _query_int(query: Mapping[str, str], name: str, default: int, low: int, high
     raw = query.get(name)
     if raw is None:
         return default
-    text = raw.strip()
-    value = int(text) if text.isascii() and text.lstrip("-").isdigit() else None
-    if value is None or not low <= value <= high:
+    value = parse_whole(raw, low, high)
+    if value is None:
         raise InvalidParams(f"{name} must be an integer from {low} to {high}")
     return value
 

@@ -26,7 +26,6 @@ class ApiError(Exception):
         super().__init__(message)
         self.message = message
         self.headers = headers or {}
-        self.injected = False
 
 
 class InvalidApiKey(ApiError):
@@ -60,7 +59,6 @@ class RateLimited(ApiError):
 
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message, headers={"Retry-After": str(retry_after)})
-        self.retry_after = retry_after
 
 
 class InsufficientCredits(ApiError):
@@ -100,9 +98,7 @@ FORCIBLE: dict[str, type[ApiError]] = {
 
 
 def injected(code: str, source: str) -> ApiError:
-    """An error of a forcible `code`, marked injected: it costs nothing, skips the rate limit."""
+    """An error of a forcible `code`, asked for by the client (it costs nothing)."""
     cls = FORCIBLE[code]
     message = MSG_INJECTED.format(source=source)
-    error = RateLimited(message, retry_after=1) if cls is RateLimited else cls(message)
-    error.injected = True
-    return error
+    return RateLimited(message, retry_after=1) if cls is RateLimited else cls(message)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from app.errors import FORCIBLE, InvalidParams
+from app.models import parse_whole
 from app.store import FaultHit
 
 ERROR_HEADER = "x-emulator-error"
@@ -19,6 +20,7 @@ class Injection:
     error: str | None = None
     delay_ms: int = 0
     source: str = ""
+    delay_set: bool = False  # the request named a delay itself (0 included)
 
 
 def from_headers(headers: Mapping[str, str]) -> Injection:
@@ -31,17 +33,16 @@ def from_headers(headers: Mapping[str, str]) -> Injection:
                 f"X-Emulator-Error: '{error[:60]}' is not a code the emulator can force;"
                 f" use one of {', '.join(FORCIBLE)}"
             )
-    delay_ms = 0
-    raw_delay = headers.get(DELAY_HEADER)
+    delay_ms, raw_delay = 0, headers.get(DELAY_HEADER)
     if raw_delay is not None:
-        text = raw_delay.strip()
-        if not text.isascii() or not text.isdigit() or int(text) > MAX_DELAY_MS:
+        parsed = parse_whole(raw_delay, 0, MAX_DELAY_MS)
+        if parsed is None:
             raise InvalidParams(
                 "X-Emulator-Delay-Ms must be a whole number of milliseconds"
                 f" from 0 to {MAX_DELAY_MS}"
             )
-        delay_ms = int(text)
-    return Injection(error, delay_ms, "X-Emulator-Error header")
+        delay_ms = parsed
+    return Injection(error, delay_ms, "X-Emulator-Error header", raw_delay is not None)
 
 
 def fires(seed: str, hit: FaultHit) -> bool:
@@ -54,10 +55,16 @@ def fires(seed: str, hit: FaultHit) -> bool:
     return draw < probability
 
 
-def from_rules(seed: str, hits: list[FaultHit]) -> Injection:
-    """The oldest rule that fires decides; every matching rule still counted its match."""
+def combine(seed: str, asked: Injection, hits: list[FaultHit]) -> Injection:
+    """The request's own headers win for what they set; otherwise the oldest firing rule with an
+    error gives the error, and the longest firing delay is slept. Every match was counted."""
+    error, source, delay_ms = asked.error, asked.source, asked.delay_ms
+    rule_delay = 0
     for hit in hits:
-        if fires(seed, hit):
-            spec = hit.rule.spec
-            return Injection(spec.error, spec.delay_ms or 0, f"fault rule {hit.rule.id}")
-    return Injection()
+        if not fires(seed, hit):
+            continue
+        spec = hit.rule.spec
+        rule_delay = max(rule_delay, spec.delay_ms or 0)
+        if error is None and spec.error is not None:
+            error, source = spec.error, f"fault rule {hit.rule.id}"
+    return Injection(error, delay_ms if asked.delay_set else rule_delay, source)

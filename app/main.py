@@ -16,7 +16,7 @@ from starlette.routing import Match
 from app import __version__, envelope, fixtures
 from app.api import control as control_routes
 from app.api import docs, network
-from app.control import ControlError, Missing, WrongMethod
+from app.control import PREFIX, ControlError, Missing, WrongMethod
 from app.dispatch import Emulator
 from app.errors import (
     MSG_METHOD_NOT_ALLOWED,
@@ -31,11 +31,9 @@ from app.observability import Metrics, Observability, configure_logging, route_a
 from app.settings import Settings
 from app.store.sqlite import SqliteStore
 
-CONTROL_PREFIX = "/_emulator"
-
 
 def _is_control(request: Request) -> bool:
-    return request.url.path.startswith(CONTROL_PREFIX)
+    return request.url.path.startswith(PREFIX)
 
 
 def _api_error(request: Request, error: ApiError) -> Response:
@@ -63,12 +61,12 @@ async def on_control_error(request: Request, exc: Exception) -> Response:
 
 
 def _allowed_methods(request: Request) -> list[str]:
-    """Every method some route takes on this path (Starlette names only the first route's)."""
+    """Every method some route takes on this path, for the 405's Allow header."""
     methods: set[str] = set()
-    for route in request.app.routes:
+    for route in request.app.state.leaf_routes:
         match, _ = route.matches(request.scope)
-        if match is Match.PARTIAL:
-            methods |= getattr(route, "methods", None) or set()
+        if match is not Match.NONE:
+            methods |= route.methods or set()
     return sorted(methods)
 
 
@@ -112,13 +110,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
+        # "/v2/network/" is an unknown path (404 in the envelope), not a 307 to elsewhere.
+        redirect_slashes=False,
     )
     app.state.emulator = emulator
     app.state.metrics = Metrics()
     app.state.started = time.monotonic()
-    app.include_router(network.router)
-    app.include_router(control_routes.router)
-    app.include_router(docs.router)
+    routers = (network.router, control_routes.router, docs.router)
+    for router in routers:
+        app.include_router(router)
+    # The included routers' own routes: app.routes holds wrappers that don't carry methods.
+    app.state.leaf_routes = [route for router in routers for route in router.routes]
     app.mount("/docs/assets", docs.SWAGGER_ASSETS, name="docs-assets")
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(ControlError, on_control_error)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictFloat, model_validator
@@ -24,6 +25,20 @@ def _whole(value: object) -> object:
 
 
 Whole = Annotated[int, BeforeValidator(_whole)]
+
+_DIGITS = re.compile(r"[0-9]{1,15}")
+
+
+def parse_whole(text: str, low: int, high: int) -> int | None:
+    """A whole number from a query string or header within [low, high], else None. ASCII digits
+    only, and few of them: `int()` alone takes "²", "1_0" and 5000-digit strings."""
+    text = text.strip()
+    if not _DIGITS.fullmatch(text):
+        return None
+    value = int(text)
+    return value if low <= value <= high else None
+
+
 # Bounds keep every number inside SQLite's 64-bit integers.
 Credits = Annotated[Whole, Field(ge=0, le=10**15)]
 RateLimit = Annotated[Whole, Field(ge=0, le=10**9)]

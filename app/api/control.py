@@ -10,7 +10,7 @@ from app import __version__, control
 from app.api.deps import AdminDep, EmulatorDep
 from app.api.json import JSONBytes
 
-router = APIRouter(prefix="/_emulator", include_in_schema=False)
+router = APIRouter(prefix=control.PREFIX, include_in_schema=False)
 
 
 @router.get("/health")
