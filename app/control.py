@@ -8,7 +8,7 @@ from typing import ClassVar, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from app import envelope
-from app.dispatch import Emulator, account_item
+from app.dispatch import MAX_BODY, Emulator, account_item
 from app.models import AccountPatch, FaultSpec, TenantPatch, TenantSpec, parse_whole
 from app.store import FaultRule
 
@@ -59,7 +59,9 @@ def mask(api_key: str | None) -> str | None:
 Model = TypeVar("Model", bound=BaseModel)
 
 
-def parse(model: type[Model], raw: bytes) -> Model:
+def parse(model: type[Model], raw: bytes | None) -> Model:
+    if raw is None:
+        raise ControlError(f"body is larger than {MAX_BODY // 1024} KiB")
     try:
         return model.model_validate_json(raw or b"null")
     except ValidationError as exc:
@@ -72,7 +74,6 @@ def report(emulator: Emulator, api_key: str) -> dict[str, object]:
     tenant = emulator.store.tenant(api_key)
     if tenant is None:
         raise Missing("no tenant has this api_key")
-    accounts = {a.account_id: a for a in emulator.store.accounts(api_key, 10_000, 0)[0]}
     limit = emulator.settings.rate_limit if tenant.rate_limit is None else tenant.rate_limit
     return {
         "api_key": mask(api_key),
@@ -81,8 +82,8 @@ def report(emulator: Emulator, api_key: str) -> dict[str, object]:
         "accounts": [
             {
                 "account_id": use.account_id,
-                "status": accounts[use.account_id].status,
-                "country": accounts[use.account_id].country,
+                "status": use.status,
+                "country": use.country,
                 "calls": use.calls,
                 "credits_consumed": use.credits,
             }
@@ -91,14 +92,14 @@ def report(emulator: Emulator, api_key: str) -> dict[str, object]:
     }
 
 
-def create_tenant(emulator: Emulator, raw: bytes) -> dict[str, object]:
+def create_tenant(emulator: Emulator, raw: bytes | None) -> dict[str, object]:
     spec = parse(TenantSpec, raw)
     if not emulator.store.create_tenant(spec):
         raise Conflict("this api_key or one of its account_id values exists already")
     return report(emulator, spec.api_key)
 
 
-def patch_tenant(emulator: Emulator, api_key: str, raw: bytes) -> dict[str, object]:
+def patch_tenant(emulator: Emulator, api_key: str, raw: bytes | None) -> dict[str, object]:
     patch = parse(TenantPatch, raw)
     changes = {field: getattr(patch, field) for field in patch.model_fields_set}
     if not emulator.store.patch_tenant(api_key, changes):
@@ -106,7 +107,7 @@ def patch_tenant(emulator: Emulator, api_key: str, raw: bytes) -> dict[str, obje
     return report(emulator, api_key)
 
 
-def patch_account(emulator: Emulator, account_id: str, raw: bytes) -> dict[str, object]:
+def patch_account(emulator: Emulator, account_id: str, raw: bytes | None) -> dict[str, object]:
     patch = parse(AccountPatch, raw)
     if not emulator.store.set_account_status(account_id, patch.status, envelope.timestamp()):
         raise Missing("no account has this account_id")
@@ -151,16 +152,24 @@ def fault_item(rule: FaultRule) -> dict[str, object]:
     return {"id": rule.id, **rule.spec.model_dump(mode="json"), "matched": rule.matched}
 
 
-def add_fault(emulator: Emulator, raw: bytes) -> dict[str, object]:
+def add_fault(emulator: Emulator, raw: bytes | None) -> dict[str, object]:
     return fault_item(emulator.store.fault_add(parse(FaultSpec, raw)))
 
 
-def list_faults(emulator: Emulator) -> dict[str, object]:
-    return {"items": [fault_item(rule) for rule in emulator.store.faults()]}
+def _key_filter(api_key: str | None) -> str | None:
+    if api_key == "":
+        raise ControlError("api_key, when given, must not be empty")
+    return api_key
 
 
-def delete_faults(emulator: Emulator, fault_id: str | None) -> dict[str, object]:
-    deleted = emulator.store.fault_delete(fault_id)
+def list_faults(emulator: Emulator, api_key: str | None) -> dict[str, object]:
+    return {"items": [fault_item(rule) for rule in emulator.store.faults(_key_filter(api_key))]}
+
+
+def delete_faults(
+    emulator: Emulator, fault_id: str | None, api_key: str | None = None
+) -> dict[str, object]:
+    deleted = emulator.store.fault_delete(fault_id, _key_filter(api_key))
     if fault_id is not None and not deleted:
         raise Missing(f"no fault rule has the id '{fault_id[:40]}'")
     return {"deleted": deleted}

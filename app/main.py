@@ -5,6 +5,8 @@ from __future__ import annotations
 import gc
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import orjson
 from fastapi import FastAPI, Request, Response
@@ -29,6 +31,7 @@ from app.errors import (
 from app.generator import PeopleGenerator
 from app.observability import Metrics, Observability, configure_logging, route_action
 from app.settings import Settings
+from app.store import StoreConflict
 from app.store.sqlite import SqliteStore
 
 
@@ -101,10 +104,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging(settings.log_level)
     tenants = fixtures.load(settings.fixtures)
     store = SqliteStore(settings.state)
-    store.seed_fixtures(tenants)
+    try:
+        store.seed_fixtures(tenants)
+    except StoreConflict as conflict:
+        raise fixtures.FixtureError(f"{settings.fixtures}: {conflict}") from conflict
     emulator = Emulator(settings, store, PeopleGenerator(settings.seed))
 
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        store.flush()  # the journal rows still buffered
+
     app = FastAPI(
+        lifespan=lifespan,
         title="linkup-emulator",
         version=__version__,
         openapi_url=None,

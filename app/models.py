@@ -49,7 +49,8 @@ class Strict(BaseModel):
 
 
 class AccountSpec(Strict):
-    account_id: Annotated[str, Field(min_length=1, max_length=200)]
+    # No "/" or whitespace: ids appear in URL paths (/v2/accounts/{account_id}).
+    account_id: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^/\s]+$")]
     account_name: str | None = None
     status: Status = "active"
     country: str = "US"
@@ -66,12 +67,12 @@ class AccountSpec(Strict):
 
 
 class TenantSpec(Strict):
-    api_key: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^\S+$")]
+    api_key: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^/\s]+$")]
     credits: Credits | None = 1000
     rate_limit: RateLimit | None = None
     # An account id listed twice is a conflict (409 at runtime, a fixture error at start),
     # not a shape error: JSON Schema cannot say "unique by field".
-    accounts: list[AccountSpec] = Field(default_factory=list)
+    accounts: list[AccountSpec] = Field(default_factory=list, max_length=1000)
 
 
 class FixtureFile(Strict):
@@ -94,9 +95,9 @@ class AccountPatch(Strict):
 
 
 class FaultMatch(Strict):
-    api_key: str | None = None
-    account_id: str | None = None
-    action: str | None = None
+    api_key: Annotated[str, Field(min_length=1)] | None = None
+    account_id: Annotated[str, Field(min_length=1)] | None = None
+    action: Annotated[str, Field(min_length=1)] | None = None
 
 
 class FaultSpec(Strict):

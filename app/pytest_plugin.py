@@ -18,6 +18,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -34,11 +35,14 @@ class LiveServer:
 
     def __init__(self, args: Sequence[str] = (), env: dict[str, str] | None = None) -> None:
         command = [sys.executable, "-m", "app.cli", "--host", "127.0.0.1", "--port", "0", *args]
+        # Only what the caller passes configures it, not EMULATOR_* left in the shell.
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("EMULATOR_")}
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
         self.process = subprocess.Popen(
             command,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env={**os.environ, **(env or {})},
+            stderr=self._stderr,
+            env={**inherited, **(env or {})},
             text=True,
             start_new_session=True,  # its own process group, so kill() takes the workers too
         )
@@ -46,7 +50,8 @@ class LiveServer:
         line = self.process.stdout.readline()
         if "listening on " not in line:
             self.process.kill()
-            raise RuntimeError(f"linkup-emulator did not start: {line!r}")
+            self.process.wait()
+            raise RuntimeError(f"linkup-emulator did not start: {self._errors()}")
         self.base_url = line.split("listening on ", 1)[1].strip()
         self._wait_healthy()
 
@@ -59,9 +64,13 @@ class LiveServer:
             except httpx.TransportError:
                 pass
             if self.process.poll() is not None:
-                raise RuntimeError("linkup-emulator exited during start")
+                raise RuntimeError(f"linkup-emulator exited during start: {self._errors()}")
             time.sleep(0.02)
         raise RuntimeError("linkup-emulator did not become healthy")
+
+    def _errors(self) -> str:
+        self._stderr.seek(0)
+        return self._stderr.read().decode(errors="replace").strip()[-2000:]
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -73,6 +82,7 @@ class LiveServer:
                 self.process.wait()
         if self.process.stdout is not None:
             self.process.stdout.close()
+        self._stderr.close()
 
     def kill(self) -> None:
         """SIGKILL the server and its workers at once: the crash a state file must survive."""
@@ -102,11 +112,14 @@ class Tenant:
         return balance
 
     def set_credits(self, credits: int | None) -> None:
-        self.client.patch(f"/_emulator/keys/{self.api_key}", json={"credits": credits})
+        response = self.client.patch(f"/_emulator/keys/{self.api_key}", json={"credits": credits})
+        response.raise_for_status()
 
     def add_fault(self, **rule: Any) -> dict[str, Any]:
         rule.setdefault("match", {})["api_key"] = self.api_key
-        created: dict[str, Any] = self.client.post("/_emulator/faults", json=rule).json()
+        response = self.client.post("/_emulator/faults", json=rule)
+        response.raise_for_status()
+        created: dict[str, Any] = response.json()
         return created
 
     def journal(self) -> list[dict[str, Any]]:
@@ -134,10 +147,12 @@ def _tenant_spec(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 def _fresh_tenant(client: httpx.Client, base_url: str, request: pytest.FixtureRequest) -> Tenant:
     spec = _tenant_spec(request)
-    client.post("/_emulator/reset", params={"api_key": spec["api_key"]})
-    created = client.post("/_emulator/keys", json=spec)
-    if created.status_code not in (201, 409):
-        raise RuntimeError(f"could not create the test tenant: {created.text}")
+    # A tenant left by an earlier run of this test is put back as it was created; else it's new.
+    reset = client.post("/_emulator/reset", params={"api_key": spec["api_key"]})
+    if reset.status_code != 200:
+        created = client.post("/_emulator/keys", json=spec)
+        if created.status_code != 201:  # e.g. another tenant holds this account id
+            raise RuntimeError(f"could not create the test tenant {spec}: {created.text}")
     client.headers["x-api-key"] = spec["api_key"]
     return Tenant(client, spec["api_key"], spec["accounts"][0]["account_id"], base_url, spec)
 

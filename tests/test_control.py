@@ -247,3 +247,33 @@ def test_admin_token_guards_every_route_but_health(method: str, path: str) -> No
         allowed = client.request(method, path, headers={"authorization": "Bearer s3cret"})
         assert allowed.status_code != 401
         assert client.get("/_emulator/health").status_code == 200
+
+
+def test_calls_that_return_nobody_are_recorded_and_free(client: TestClient) -> None:
+    for _ in range(3):
+        assert recommend(client, "acc_empty").json()["metadata"]["credits_consumed"] == 0
+    usage = client.get("/_emulator/keys/demo_key").json()["accounts"]
+    empty = next(a for a in usage if a["account_id"] == "acc_empty")
+    assert (empty["calls"], empty["credits_consumed"]) == (3, 0)
+    assert balance(client) == 1000
+
+
+@pytest.mark.parametrize("bad_id", ["a/b", "with space", "tab\there"])
+def test_ids_must_fit_in_a_url_path(client: TestClient, bad_id: str) -> None:
+    as_account = {**TENANT, "accounts": [{"account_id": bad_id}]}
+    assert client.post("/_emulator/keys", json=as_account).status_code == 400
+    assert client.post("/_emulator/keys", json={**TENANT, "api_key": bad_id}).status_code == 400
+
+
+def test_control_bodies_are_bounded(client: TestClient) -> None:
+    huge = {**TENANT, "padding": "x" * 100_000}
+    response = client.post("/_emulator/keys", json=huge)
+    assert response.status_code == 400
+    assert "KiB" in response.json()["error"]["message"]
+
+
+def test_journal_survives_a_reset_only_as_empty(client: TestClient) -> None:
+    for _ in range(5):
+        recommend(client)
+    client.post("/_emulator/reset")
+    assert client.get("/_emulator/requests").json() == {"items": [], "total": 0}

@@ -436,6 +436,24 @@ CASES: list[tuple[str, Any, str | None, dict[str, str], int, str, str, str]] = [
         "recommendations",
         "X-Emulator-Delay-Ms",
     ),
+    *[
+        (
+            f"header-delay-{label}",
+            OK,
+            "demo_key",
+            {"X-Emulator-Delay-Ms": value},
+            400,
+            "INVALID_PARAMS",
+            "recommendations",
+            "X-Emulator-Delay-Ms",
+        )
+        for label, value in [
+            ("double-minus", "--5"),
+            ("underscore", "1_0"),
+            ("5000-digits", "9" * 5000),
+            ("float", "1.5"),
+        ]
+    ],
     (
         "header-delay-text",
         OK,
@@ -508,29 +526,48 @@ def test_unexpected_exception_is_internal_error_without_details(
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "status", "code", "action"),
+    ("method", "path", "status", "code", "action", "allow"),
     [
-        ("GET", "/v2/network", 405, "METHOD_NOT_ALLOWED", "network"),
-        ("PUT", "/v2/network", 405, "METHOD_NOT_ALLOWED", "network"),
-        ("POST", "/v2/credits", 405, "METHOD_NOT_ALLOWED", "get_credits"),
-        ("DELETE", "/v2/accounts/acc_demo", 405, "METHOD_NOT_ALLOWED", "get_account"),
-        ("POST", "/v2/profiles", 404, "NOT_FOUND", "unknown"),
-        ("GET", "/v2", 404, "NOT_FOUND", "unknown"),
-        ("GET", "/", 404, "NOT_FOUND", "unknown"),
-        ("GET", "/v1/network/recommendations", 404, "NOT_FOUND", "unknown"),
+        ("GET", "/v2/network", 405, "METHOD_NOT_ALLOWED", "network", "POST"),
+        ("PUT", "/v2/network", 405, "METHOD_NOT_ALLOWED", "network", "POST"),
+        ("POST", "/v2/credits", 405, "METHOD_NOT_ALLOWED", "get_credits", "GET, HEAD"),
+        ("DELETE", "/v2/accounts/acc_demo", 405, "METHOD_NOT_ALLOWED", "get_account", "GET, HEAD"),
+        ("POST", "/v2/profiles", 404, "NOT_FOUND", "unknown", None),
+        ("GET", "/v2", 404, "NOT_FOUND", "unknown", None),
+        ("GET", "/", 404, "NOT_FOUND", "unknown", None),
+        ("GET", "/v1/network/recommendations", 404, "NOT_FOUND", "unknown", None),
+        # a trailing slash is another path: no redirect to a host taken from the request
+        ("POST", "/v2/network/", 404, "NOT_FOUND", "unknown", None),
+        ("GET", "/v2/accounts/acc_demo/", 404, "NOT_FOUND", "unknown", None),
+        ("GET", "/v2/credits/", 404, "NOT_FOUND", "unknown", None),
     ],
     ids=lambda value: str(value),
 )
 def test_unknown_routes_and_methods(
-    client: TestClient, method: str, path: str, status: int, code: str, action: str
+    client: TestClient,
+    method: str,
+    path: str,
+    status: int,
+    code: str,
+    action: str,
+    allow: str | None,
 ) -> None:
     response = client.request(method, path, headers={"x-api-key": "demo_key"})
+    assert response.headers.get("allow") == allow
     assert_error(response, status, code, action)
     assert "detail" not in response.text
 
 
-def test_control_plane_unknown_route_is_plain_json(client: TestClient) -> None:
-    response = client.get("/_emulator/nope")
+def test_control_plane_wrong_method_names_the_allowed_ones(client: TestClient) -> None:
+    response = client.put("/_emulator/faults")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "DELETE, GET, POST"
+    assert response.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+
+
+@pytest.mark.parametrize("path", ["/_emulator/nope", "/_emulator/faults/"])
+def test_control_plane_unknown_route_is_plain_json(client: TestClient, path: str) -> None:
+    response = client.get(path)
     assert response.status_code == 404
     assert response.json() == {
         "error": {"code": "NOT_FOUND", "message": response.json()["error"]["message"]}
@@ -560,6 +597,11 @@ def test_get_routes_need_a_key(client: TestClient, path: str, action: str) -> No
         "offset=-1",
         "offset=x",
         "offset=99999999999999999999999",
+        "limit=--5",
+        "offset=--1",
+        "limit=\u00b2",
+        "limit=1_0",
+        "offset=" + "9" * 5000,
     ],
 )
 def test_list_accounts_bad_query(client: TestClient, query: str) -> None:

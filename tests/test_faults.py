@@ -254,3 +254,37 @@ def test_admin_token_guards_faults() -> None:
             == 201
         )
         assert recommend(client).status_code == 500
+
+
+def test_a_delay_rule_does_not_hide_an_error_rule(client: TestClient) -> None:
+    client.post("/_emulator/faults", json={"delay_ms": 1})
+    client.post("/_emulator/faults", json={"error": "RATE_LIMITED", "times": 1})
+    assert [recommend(client).status_code for _ in range(2)] == [429, 200]
+
+
+def test_a_delay_header_leaves_error_rules_on(client: TestClient) -> None:
+    client.post("/_emulator/faults", json={"error": "ACCOUNT_INACTIVE", "times": 1})
+    assert recommend(client, headers={"X-Emulator-Delay-Ms": "0"}).status_code == 403
+    assert recommend(client, headers={"X-Emulator-Delay-Ms": "0"}).status_code == 200
+
+
+def test_an_error_header_wins_over_rules_and_spends_none(client: TestClient) -> None:
+    client.post("/_emulator/faults", json={"error": "ACCOUNT_INACTIVE", "times": 1})
+    forced = recommend(client, headers={"X-Emulator-Error": "INVALID_ACTION"})
+    assert forced.json()["error"]["code"] == "INVALID_ACTION"
+    assert recommend(client).status_code == 403  # the rule is still there
+
+
+def test_a_ci_job_lists_and_clears_only_its_own_rules(client: TestClient) -> None:
+    mine = {"match": {"api_key": "demo_key"}, "error": "INTERNAL_ERROR"}
+    theirs = {"match": {"api_key": "other_key"}, "error": "INTERNAL_ERROR"}
+    client.post("/_emulator/faults", json=mine)
+    client.post("/_emulator/faults", json=theirs)
+    listed = client.get("/_emulator/faults", params={"api_key": "demo_key"}).json()["items"]
+    assert [rule["match"]["api_key"] for rule in listed] == ["demo_key"]
+    assert client.delete("/_emulator/faults", params={"api_key": "demo_key"}).json() == {
+        "deleted": 1
+    }
+    assert recommend(client).status_code == 200
+    assert recommend(client, "acc_other", key="other_key").status_code == 500
+    assert client.get("/_emulator/faults", params={"api_key": ""}).status_code == 400

@@ -147,3 +147,31 @@ def test_new_fixture_tenants_join_an_existing_state_file(tmp_path: Path) -> None
         assert balance(client, "k2") == 5  # new tenant seeded
         client.post("/_emulator/reset", params={"api_key": "k1"})
         assert balance(client, "k1") == 50  # a reset goes back to today's fixture
+
+
+def test_a_kept_state_file_follows_fixture_changes(tmp_path: Path) -> None:
+    state = str(tmp_path / "state.sqlite3")
+    first = write(tmp_path, "one.yaml", GOOD + "  - api_key: gone\n")
+    with TestClient(create_app(Settings(state=state, fixtures=first, log_level="warning"))) as c:
+        recommend(c, "a1", 10, key="k1")
+    more = GOOD + "      - account_id: a_new\n        country: DE\n"
+    second = write(tmp_path, "one.yaml", more)
+    with TestClient(create_app(Settings(state=state, fixtures=second, log_level="warning"))) as c:
+        assert balance(c, "k1") == 4  # kept
+        assert recommend(c, "a_new", 1, key="k1").status_code == 200  # a new account joins
+        assert balance(c, "gone") == 1000  # dropped from the fixtures: kept until a reset
+        c.post("/_emulator/reset")
+        assert c.get("/v2/credits", headers={"x-api-key": "gone"}).status_code == 403
+        assert balance(c, "k1") == 5
+
+
+def test_a_fixture_account_owned_by_another_key_in_the_state_stops_the_start(
+    tmp_path: Path,
+) -> None:
+    state = str(tmp_path / "state.sqlite3")
+    first = write(tmp_path, "one.yaml", GOOD)
+    with TestClient(create_app(Settings(state=state, fixtures=first, log_level="warning"))) as c:
+        c.post("/_emulator/keys", json={"api_key": "runtime", "accounts": [{"account_id": "a2"}]})
+    clash = write(tmp_path, "two.yaml", GOOD.replace("k1", "k2").replace("a1", "a2"))
+    with pytest.raises(FixtureError, match="account_id 'a2' of fixture tenant 'k2'"):
+        create_app(Settings(state=state, fixtures=clash, log_level="warning"))

@@ -7,7 +7,7 @@ import time
 from fastapi import APIRouter, Request, Response
 
 from app import __version__, control
-from app.api.deps import AdminDep, EmulatorDep
+from app.api.deps import AdminDep, EmulatorDep, read_body
 from app.api.json import JSONBytes
 
 router = APIRouter(prefix=control.PREFIX, include_in_schema=False)
@@ -28,7 +28,7 @@ async def reset(request: Request, emulator: EmulatorDep, _: AdminDep) -> Respons
 
 @router.post("/keys")
 async def create_key(request: Request, emulator: EmulatorDep, _: AdminDep) -> Response:
-    return JSONBytes(control.create_tenant(emulator, await request.body()), status_code=201)
+    return JSONBytes(control.create_tenant(emulator, await read_body(request)), status_code=201)
 
 
 @router.get("/keys/{api_key}")
@@ -38,14 +38,14 @@ async def read_key(api_key: str, emulator: EmulatorDep, _: AdminDep) -> Response
 
 @router.patch("/keys/{api_key}")
 async def patch_key(api_key: str, request: Request, emulator: EmulatorDep, _: AdminDep) -> Response:
-    return JSONBytes(control.patch_tenant(emulator, api_key, await request.body()))
+    return JSONBytes(control.patch_tenant(emulator, api_key, await read_body(request)))
 
 
 @router.patch("/accounts/{account_id}")
 async def patch_account(
     account_id: str, request: Request, emulator: EmulatorDep, _: AdminDep
 ) -> Response:
-    return JSONBytes(control.patch_account(emulator, account_id, await request.body()))
+    return JSONBytes(control.patch_account(emulator, account_id, await read_body(request)))
 
 
 @router.get("/requests")
@@ -55,17 +55,19 @@ async def requests(request: Request, emulator: EmulatorDep, _: AdminDep) -> Resp
 
 @router.post("/faults")
 async def add_fault(request: Request, emulator: EmulatorDep, _: AdminDep) -> Response:
-    return JSONBytes(control.add_fault(emulator, await request.body()), status_code=201)
+    return JSONBytes(control.add_fault(emulator, await read_body(request)), status_code=201)
 
 
 @router.get("/faults")
-async def list_faults(emulator: EmulatorDep, _: AdminDep) -> Response:
-    return JSONBytes(control.list_faults(emulator))
+async def list_faults(request: Request, emulator: EmulatorDep, _: AdminDep) -> Response:
+    api_key = request.query_params.get("api_key")
+    return JSONBytes(control.list_faults(emulator, api_key))
 
 
 @router.delete("/faults")
-async def delete_faults(emulator: EmulatorDep, _: AdminDep) -> Response:
-    return JSONBytes(control.delete_faults(emulator, None))
+async def delete_faults(request: Request, emulator: EmulatorDep, _: AdminDep) -> Response:
+    api_key = request.query_params.get("api_key")
+    return JSONBytes(control.delete_faults(emulator, None, api_key))
 
 
 @router.delete("/faults/{fault_id}")

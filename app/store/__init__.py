@@ -40,8 +40,14 @@ class Lookup:
 @dataclass(frozen=True, slots=True)
 class Usage:
     account_id: str
+    status: str
+    country: str
     calls: int
     credits: int
+
+
+class StoreConflict(Exception):
+    """Fixtures that contradict the kept state (an account id owned by another key)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +98,8 @@ class Store(Protocol):
     kind: str
 
     def seed_fixtures(self, tenants: list[TenantSpec]) -> None:
-        """Add fixture tenants that are missing; existing ones keep their state."""
+        """Add fixture tenants and accounts that are missing; existing ones keep their state;
+        fixture tenants no longer in the fixtures last until the next full reset."""
 
     def create_tenant(self, spec: TenantSpec) -> bool:
         """False if the key or one of its account ids exists already."""
@@ -121,15 +128,20 @@ class Store(Protocol):
     def journal_add(self, entry: JournalEntry, bound: int) -> None:
         """Record a request; it may be buffered, but `journal` and `reset` see it."""
 
+    def flush(self) -> None:
+        """Write anything buffered (at shutdown)."""
+
     def journal(
         self, api_key: str | None, account_id: str | None, limit: int
     ) -> tuple[list[tuple[int, JournalEntry]], int]: ...
 
     def fault_add(self, spec: FaultSpec) -> FaultRule: ...
 
-    def faults(self) -> list[FaultRule]: ...
+    def faults(self, api_key: str | None) -> list[FaultRule]:
+        """All rules, or those whose match names this api_key."""
 
-    def fault_delete(self, fault_id: str | None) -> int: ...
+    def fault_delete(self, fault_id: str | None, api_key: str | None) -> int:
+        """One rule by id, or all rules (of one api_key's match, if given)."""
 
     def fault_hits(self, api_key: str, account_id: str | None, action: str) -> list[FaultHit]:
         """Count a match on every rule that matches, retiring spent `times` rules."""

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import orjson
 
-from app.models import FaultSpec, TenantSpec
+from app.models import AccountSpec, FaultSpec, TenantSpec
 from app.store import (
     Account,
     Charge,
@@ -21,6 +21,7 @@ from app.store import (
     JournalEntry,
     Lookup,
     RateHit,
+    StoreConflict,
     Tenant,
     Usage,
 )
@@ -140,22 +141,34 @@ class SqliteStore:
             (spec.api_key, spec.credits, spec.rate_limit, spec.model_dump_json(), int(runtime)),
         )
         for position, account in enumerate(spec.accounts):
-            created = account.created_at or _created_at(account.account_id)
-            db.execute(
-                "INSERT INTO accounts (account_id, api_key, account_name, status, country,"
-                " pool_size, created_at, updated_at, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    account.account_id,
-                    spec.api_key,
-                    account.account_name or account.account_id,
-                    account.status,
-                    account.country,
-                    account.pool_size,
-                    created,
-                    created,
-                    position,
-                ),
-            )
+            self._insert_account(db, spec.api_key, position, account)
+
+    def _insert_account(
+        self,
+        db: sqlite3.Connection,
+        api_key: str,
+        position: int,
+        account: AccountSpec,
+        *,
+        missing_only: bool = False,
+    ) -> None:
+        created = account.created_at or _created_at(account.account_id)
+        verb = "INSERT OR IGNORE" if missing_only else "INSERT"
+        db.execute(
+            f"{verb} INTO accounts (account_id, api_key, account_name, status, country,"
+            " pool_size, created_at, updated_at, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                account.account_id,
+                api_key,
+                account.account_name or account.account_id,
+                account.status,
+                account.country,
+                account.pool_size,
+                created,
+                created,
+                position,
+            ),
+        )
 
     def _taken(self, db: sqlite3.Connection, spec: TenantSpec) -> bool:
         if db.execute("SELECT 1 FROM tenants WHERE api_key = ?", (spec.api_key,)).fetchone():
@@ -169,15 +182,33 @@ class SqliteStore:
 
     def seed_fixtures(self, tenants: list[TenantSpec]) -> None:
         with self._tx() as db:
+            # Fixture tenants dropped from the fixtures are kept like runtime ones, till a reset.
+            db.execute("UPDATE tenants SET runtime = 1 WHERE runtime = 0")
             for spec in tenants:
-                if self._taken(db, spec):
-                    # A kept file keeps its balances, but a reset goes back to today's fixture.
-                    db.execute(
-                        "UPDATE tenants SET spec = ?, runtime = 0 WHERE api_key = ?",
-                        (spec.model_dump_json(), spec.api_key),
-                    )
-                else:
-                    self._insert_tenant(db, spec, runtime=False)
+                self._reconcile(db, spec)
+
+    def _reconcile(self, db: sqlite3.Connection, spec: TenantSpec) -> None:
+        for account in spec.accounts:
+            owner = db.execute(
+                "SELECT api_key FROM accounts WHERE account_id = ?", (account.account_id,)
+            ).fetchone()
+            if owner is not None and owner[0] != spec.api_key:
+                raise StoreConflict(
+                    f"account_id '{account.account_id}' of fixture tenant '{spec.api_key}'"
+                    " belongs to another key in the state file"
+                )
+        found = db.execute("SELECT 1 FROM tenants WHERE api_key = ?", (spec.api_key,)).fetchone()
+        if found is None:
+            self._insert_tenant(db, spec, runtime=False)
+            return
+        # A kept file keeps its balances and statuses; new accounts join; a reset goes back to
+        # today's fixture.
+        db.execute(
+            "UPDATE tenants SET spec = ?, runtime = 0 WHERE api_key = ?",
+            (spec.model_dump_json(), spec.api_key),
+        )
+        for position, account in enumerate(spec.accounts):
+            self._insert_account(db, spec.api_key, position, account, missing_only=True)
 
     def create_tenant(self, spec: TenantSpec) -> bool:
         try:
@@ -233,8 +264,8 @@ class SqliteStore:
     def usage(self, api_key: str) -> list[Usage]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT a.account_id, COALESCE(SUM(u.calls), 0), COALESCE(SUM(u.credits), 0)"
-                " FROM accounts a LEFT JOIN usage u"
+                "SELECT a.account_id, a.status, a.country, COALESCE(SUM(u.calls), 0),"
+                " COALESCE(SUM(u.credits), 0) FROM accounts a LEFT JOIN usage u"
                 " ON u.api_key = a.api_key AND u.account_id = a.account_id"
                 " WHERE a.api_key = ? GROUP BY a.account_id ORDER BY a.position",
                 (api_key,),
@@ -309,14 +340,14 @@ class SqliteStore:
     # -- journal ------------------------------------------------------------------------------
 
     def journal_add(self, entry: JournalEntry, bound: int) -> None:
-        """Buffered: rows are written in batches (by size, by timer, before any read), which
-        takes a write transaction off every request. A crash loses at most FLUSH_S of journal,
-        never a debit; other workers see this worker's rows within FLUSH_S."""
+        """In memory, rows are buffered and written in batches (by size, by timer, before any
+        read or reset): one process owns the store, so nothing can see them missing. A file may
+        be shared by workers, so there every row is written at once, in one transaction."""
         row = (entry.api_key, entry.account_id, orjson.dumps(entry))
         with self._lock:
             self._pending.append(row)
             self._bound = bound
-            if len(self._pending) >= FLUSH_ROWS:
+            if self.kind == "file" or len(self._pending) >= FLUSH_ROWS:
                 self._flush_locked()
             elif self._timer is None:
                 self._timer = threading.Timer(FLUSH_S, self.flush)
@@ -388,17 +419,21 @@ class SqliteStore:
             ).fetchone()
         return self._rule(row)
 
-    def faults(self) -> list[FaultRule]:
+    def faults(self, api_key: str | None) -> list[FaultRule]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, spec, matched, remaining FROM faults ORDER BY id"
+                "SELECT id, spec, matched, remaining FROM faults"
+                " WHERE ?1 IS NULL OR api_key = ?1 ORDER BY id",
+                (api_key,),
             ).fetchall()
         return [self._rule(row) for row in rows]
 
-    def fault_delete(self, fault_id: str | None) -> int:
+    def fault_delete(self, fault_id: str | None, api_key: str | None) -> int:
         with self._tx() as db:
             if fault_id is None:
-                return db.execute("DELETE FROM faults").rowcount
+                return db.execute(
+                    "DELETE FROM faults WHERE ?1 IS NULL OR api_key = ?1", (api_key,)
+                ).rowcount
             rowid = fault_id.removeprefix("flt_")
             if not (rowid.isascii() and rowid.isdigit() and len(rowid) < 16):
                 return 0

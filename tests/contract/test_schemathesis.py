@@ -51,5 +51,4 @@ def test_openapi_contract(case: Case) -> None:
         case.call_and_validate()
     finally:
         # A generated fault rule or rate limit must not leak into the next generated case.
-        emulator.store.fault_delete(None)
         emulator.store.reset(None)
