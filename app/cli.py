@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -82,11 +83,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     from app.main import create_app, long_lived
 
     _export(settings)
-    if settings.workers > 1:
+    metrics_dir = None
+    if settings.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         # Metrics add up across workers through files in this folder (prometheus-client's way).
-        os.environ.setdefault(
-            "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="emulator-metrics-")
-        )
+        metrics_dir = tempfile.mkdtemp(prefix="emulator-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     try:
         # Built once here so a bad fixture or state path stops the start before any worker forks.
         app = create_app(settings)
@@ -109,12 +110,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         host = f"[{host}]"  # an IPv6 address, bracketed as URLs want
     sys.stdout.write(f"linkup-emulator listening on http://{host}:{port}\n")
     sys.stdout.flush()
-    server = uvicorn.Server(config)
-    long_lived()
     if settings.workers > 1:
-        Multiprocess(config, sockets=[sock]).run()
+        app.state.emulator.store.close()  # the workers open their own
+        try:
+            Multiprocess(config, sockets=[sock]).run()
+        finally:
+            if metrics_dir is not None:
+                shutil.rmtree(metrics_dir, ignore_errors=True)
     else:
-        server.run(sockets=[sock])
+        long_lived()
+        uvicorn.Server(config).run(sockets=[sock])
 
 
 if __name__ == "__main__":

@@ -73,6 +73,28 @@ class Body:
         return self.value.get(name, default) if isinstance(self.value, dict) else default
 
 
+# The v2 routes by template, with the action name their errors carry before a body is read.
+ROUTE_ACTIONS = {
+    "/v2/network": "network",
+    "/v2/credits": "get_credits",
+    "/v2/accounts": "list_accounts",
+    "/v2/accounts/{account_id}": "get_account",
+}
+
+
+def route_template(path: str) -> str | None:
+    if path in ROUTE_ACTIONS:
+        return path
+    if path.startswith("/v2/accounts/") and "/" not in path[len("/v2/accounts/") :]:
+        return "/v2/accounts/{account_id}"
+    return None
+
+
+def route_action(path: str) -> str:
+    """The route's own action name, for errors raised before any body was read."""
+    return ROUTE_ACTIONS.get(route_template(path) or "", "unknown")
+
+
 def _short(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 

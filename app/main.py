@@ -19,7 +19,7 @@ from app import __version__, envelope, fixtures
 from app.api import control as control_routes
 from app.api import docs, network
 from app.control import PREFIX, ControlError, Missing, WrongMethod
-from app.dispatch import Emulator
+from app.dispatch import Emulator, route_action
 from app.errors import (
     MSG_METHOD_NOT_ALLOWED,
     MSG_NOT_FOUND,
@@ -29,7 +29,7 @@ from app.errors import (
     NotFound,
 )
 from app.generator import PeopleGenerator
-from app.observability import Metrics, Observability, configure_logging, route_action
+from app.observability import Metrics, Observability, configure_logging
 from app.settings import Settings
 from app.store import StoreConflict
 from app.store.sqlite import SqliteStore

@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import __version__, envelope
 from app.control import PREFIX, mask
-from app.dispatch import Emulator, Trace
+from app.dispatch import Emulator, Trace, route_action, route_template
 from app.errors import MSG_INTERNAL_ERROR
 from app.store import JournalEntry
 
@@ -30,26 +30,6 @@ log = logging.getLogger("linkup_emulator")
 access_log = logging.getLogger("linkup_emulator.access")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-# The v2 routes by template, with the action name their errors carry before a body is read.
-ROUTE_ACTIONS = {
-    "/v2/network": "network",
-    "/v2/credits": "get_credits",
-    "/v2/accounts": "list_accounts",
-    "/v2/accounts/{account_id}": "get_account",
-}
-
-
-def route_template(path: str) -> str | None:
-    if path in ROUTE_ACTIONS:
-        return path
-    if path.startswith("/v2/accounts/") and "/" not in path[len("/v2/accounts/") :]:
-        return "/v2/accounts/{account_id}"
-    return None
-
-
-def route_action(path: str) -> str:
-    """The route's own action name, for errors raised before any body was read."""
-    return ROUTE_ACTIONS.get(route_template(path) or "", "unknown")
 
 
 class JsonFormatter(logging.Formatter):

@@ -7,21 +7,26 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from app.control import ControlError, Unauthorized
-from app.dispatch import MAX_BODY, Emulator, Trace
+from app.control import Unauthorized
+from app.dispatch import MAX_BODY, Emulator, Trace, route_action
+
+
+def emulator_of(request: Request) -> Emulator:
+    emulator: Emulator = request.app.state.emulator
+    return emulator
 
 
 async def get_emulator(request: Request) -> Emulator:
-    emulator: Emulator = request.app.state.emulator
-    return emulator
+    return emulator_of(request)
 
 
 EmulatorDep = Annotated[Emulator, Depends(get_emulator)]
 
 
-def trace(request: Request, action: str) -> Trace:
-    """The trace the error handlers and the journal read back from the request's state."""
-    found = Trace(action)
+def trace(request: Request) -> Trace:
+    """The trace the error handlers and the journal read back from the request's state; its
+    action starts as the route's own name, until a body names one."""
+    found = Trace(route_action(request.url.path))
     request.state.trace = found
     return found
 
@@ -58,5 +63,3 @@ async def require_admin(request: Request, emulator: EmulatorDep) -> None:
 
 
 AdminDep = Annotated[None, Depends(require_admin)]
-
-__all__ = ["AdminDep", "ControlError", "EmulatorDep", "read_body", "trace"]

@@ -8,40 +8,34 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from app.api.deps import read_body, trace
-from app.dispatch import Emulator
+from app.api.deps import emulator_of, read_body, trace
 
 router = APIRouter(include_in_schema=False)
 
 JSON = "application/json"
 
 
-def _emulator(request: Request) -> Emulator:
-    emulator: Emulator = request.app.state.emulator
-    return emulator
-
-
 async def network(request: Request) -> Response:
     raw = await read_body(request)
-    body = await _emulator(request).network(trace(request, "network"), request.headers, raw)
+    body = await emulator_of(request).network(trace(request), request.headers, raw)
     return Response(body, media_type=JSON)
 
 
 async def credits(request: Request) -> Response:
-    body = await _emulator(request).credits(trace(request, "get_credits"), request.headers)
+    body = await emulator_of(request).credits(trace(request), request.headers)
     return Response(body, media_type=JSON)
 
 
 async def list_accounts(request: Request) -> Response:
-    found = trace(request, "list_accounts")
-    body = await _emulator(request).list_accounts(found, request.headers, request.query_params)
+    found = trace(request)
+    body = await emulator_of(request).list_accounts(found, request.headers, request.query_params)
     return Response(body, media_type=JSON)
 
 
 async def get_account(request: Request) -> Response:
     account_id: str = request.path_params["account_id"]
-    found = trace(request, "get_account")
-    body = await _emulator(request).get_account(found, request.headers, account_id)
+    found = trace(request)
+    body = await emulator_of(request).get_account(found, request.headers, account_id)
     return Response(body, media_type=JSON)
 
 
