@@ -103,10 +103,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level)
     tenants = fixtures.load(settings.fixtures)
-    store = SqliteStore(settings.state)
+    store = SqliteStore(settings.state, shared=settings.workers > 1)
     try:
         store.seed_fixtures(tenants)
     except StoreConflict as conflict:
+        store.close()
         raise fixtures.FixtureError(f"{settings.fixtures}: {conflict}") from conflict
     emulator = Emulator(settings, store, PeopleGenerator(settings.seed))
 

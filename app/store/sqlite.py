@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import math
+import os
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -97,16 +100,23 @@ def _fault_id(rowid: int) -> str:
 class SqliteStore:
     """One connection per process, guarded by a lock; cross-process safety comes from SQLite."""
 
-    def __init__(self, path: str = ":memory:") -> None:
+    def __init__(self, path: str = ":memory:", *, shared: bool = False) -> None:
+        """`shared`: other processes (workers) use the same file, so nothing may be buffered."""
         self.path = path
         self.kind = "memory" if path == ":memory:" else "file"
+        self._buffered = not shared
         self._lock = threading.Lock()
         self._pending: list[tuple[str | None, str | None, bytes]] = []
         self._bound = 1
         self._timer: threading.Timer | None = None
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
         self._db.execute("PRAGMA foreign_keys = ON")
+        self._flock: int | None = None
         if self.kind == "file":
+            # Writers from other processes queue on this lock, woken the moment it is free;
+            # SQLite's own busy wait polls in sleeps of a millisecond and more (a p99 cliff).
+            self._flock = os.open(f"{path}-writer.lock", os.O_CREAT | os.O_RDWR, 0o644)
+            weakref.finalize(self, os.close, self._flock)
             # WAL lets workers read while one writes; NORMAL sync survives a killed process.
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
@@ -117,8 +127,16 @@ class SqliteStore:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        """An IMMEDIATE transaction: takes the write lock up front, so no upgrade deadlocks."""
-        with self._lock:
+        with self._lock, self._write() as db:
+            yield db
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """An IMMEDIATE transaction (the write lock up front: no upgrade deadlocks), behind the
+        cross-process writer lock of a file store. The caller holds self._lock."""
+        if self._flock is not None:
+            fcntl.flock(self._flock, fcntl.LOCK_EX)
+        try:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -126,6 +144,9 @@ class SqliteStore:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+        finally:
+            if self._flock is not None:
+                fcntl.flock(self._flock, fcntl.LOCK_UN)
 
     def _one(self, sql: str, args: tuple[object, ...]) -> tuple[object, ...] | None:
         with self._lock:
@@ -325,8 +346,8 @@ class SqliteStore:
             return Charge(ok=True)
 
     def hit_rate(self, api_key: str, limit: int, window_s: float, now: float) -> RateHit:
-        with self._lock:
-            start, count = self._db.execute(
+        with self._atomic() as db:
+            start, count = db.execute(
                 "INSERT INTO rate_windows (api_key, window_start, count) VALUES (?1, ?2, 1)"
                 " ON CONFLICT (api_key) DO UPDATE SET"
                 " count = CASE WHEN ?2 >= window_start + ?3 THEN 1 ELSE count + 1 END,"
@@ -340,14 +361,15 @@ class SqliteStore:
     # -- journal ------------------------------------------------------------------------------
 
     def journal_add(self, entry: JournalEntry, bound: int) -> None:
-        """In memory, rows are buffered and written in batches (by size, by timer, before any
-        read or reset): one process owns the store, so nothing can see them missing. A file may
-        be shared by workers, so there every row is written at once, in one transaction."""
+        """Rows are buffered and written in batches (by size, by timer, before any read or
+        reset) while this process is the store's only user, so nothing can see them missing; a
+        crash loses at most FLUSH_S of journal, never a debit. A file shared by workers gets
+        every row at once, in one transaction, so every worker reads them all."""
         row = (entry.api_key, entry.account_id, orjson.dumps(entry))
         with self._lock:
             self._pending.append(row)
             self._bound = bound
-            if self.kind == "file" or len(self._pending) >= FLUSH_ROWS:
+            if not self._buffered or len(self._pending) >= FLUSH_ROWS:
                 self._flush_locked()
             elif self._timer is None:
                 self._timer = threading.Timer(FLUSH_S, self.flush)
@@ -364,19 +386,13 @@ class SqliteStore:
             self._timer = None
         if not self._pending:
             return
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._write() as db:
             db.executemany(
                 "INSERT INTO journal (api_key, account_id, entry) VALUES (?, ?, ?)", self._pending
             )
             (last,) = db.execute("SELECT MAX(id) FROM journal").fetchone()
             # Ids only grow, so the rows past the bound are exactly the oldest ones.
             db.execute("DELETE FROM journal WHERE id <= ?", (last - self._bound,))
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
         self._pending.clear()
 
     def journal(
