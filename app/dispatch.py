@@ -85,7 +85,8 @@ ROUTE_ACTIONS = {
 def route_template(path: str) -> str | None:
     if path in ROUTE_ACTIONS:
         return path
-    if path.startswith("/v2/accounts/") and "/" not in path[len("/v2/accounts/") :]:
+    account_id = path.removeprefix("/v2/accounts/")
+    if account_id != path and account_id and "/" not in account_id:
         return "/v2/accounts/{account_id}"
     return None
 

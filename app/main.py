@@ -15,11 +15,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from app import __version__, envelope, fixtures
+from app import __version__, fixtures
 from app.api import control as control_routes
 from app.api import docs, network
 from app.control import PREFIX, ControlError, Missing, WrongMethod
-from app.dispatch import Emulator, route_action
+from app.dispatch import Emulator
 from app.errors import (
     MSG_METHOD_NOT_ALLOWED,
     MSG_NOT_FOUND,
@@ -39,14 +39,6 @@ def _is_control(request: Request) -> bool:
     return request.url.path.startswith(PREFIX)
 
 
-def _api_error(request: Request, error: ApiError) -> Response:
-    trace = getattr(request.state, "trace", None)
-    action = trace.action if trace else route_action(request.url.path)
-    request.state.code = error.code
-    body = envelope.error(error.code, error.message, action=action)
-    return Response(body, error.status, error.headers, media_type="application/json")
-
-
 def _control_error(request: Request, error: ControlError) -> Response:
     request.state.code = error.code
     body = orjson.dumps({"error": {"code": error.code, "message": error.message}})
@@ -55,7 +47,7 @@ def _control_error(request: Request, error: ControlError) -> Response:
 
 async def on_api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return _api_error(request, exc)
+    return network.error_response(request, exc)
 
 
 async def on_control_error(request: Request, exc: Exception) -> Response:
@@ -82,11 +74,11 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
         message = MSG_METHOD_NOT_ALLOWED.format(method=method, path=path)
         if _is_control(request):
             return _control_error(request, WrongMethod(message, headers=allow))
-        return _api_error(request, MethodNotAllowed(message, headers=allow))
+        return network.error_response(request, MethodNotAllowed(message, headers=allow))
     message = MSG_NOT_FOUND.format(method=method, path=path)
     if _is_control(request):
         return _control_error(request, Missing(message))
-    return _api_error(request, NotFound(message))
+    return network.error_response(request, NotFound(message))
 
 
 async def on_validation_error(request: Request, exc: Exception) -> Response:
@@ -95,7 +87,7 @@ async def on_validation_error(request: Request, exc: Exception) -> Response:
     message = "; ".join(str(e.get("msg", "")) for e in exc.errors()) or "invalid request"
     if _is_control(request):
         return _control_error(request, ControlError(message))
-    return _api_error(request, InvalidParams(message))
+    return network.error_response(request, InvalidParams(message))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -139,6 +131,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(ControlError, on_control_error)
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
+    # Middleware added last runs first: Observability, then CORS, then the v2 fast path.
+    app.add_middleware(network.Fastpath)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

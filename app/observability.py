@@ -64,9 +64,13 @@ class BatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         except Exception:
             self.handleError(record)
             return
+        self.add(line, urgent=record.levelno >= logging.WARNING)
+
+    def add(self, line: str, *, urgent: bool = False) -> None:
+        """A formatted line; the access log's fast path comes straight here."""
         with self.lock:  # type: ignore[union-attr]
             self._lines.append(line)
-            if record.levelno >= logging.WARNING or len(self._lines) >= self.FLUSH_LINES:
+            if urgent or len(self._lines) >= self.FLUSH_LINES:
                 self._write()
             elif self._timer is None:
                 self._timer = threading.Timer(self.FLUSH_S, self.flush)
@@ -154,6 +158,30 @@ class Metrics:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
 
+def _access_line(fields: dict[str, object]) -> None:
+    """One access line. While our own batched handler is the only one (the server as started),
+    the line is built here and handed to it: a LogRecord and the handler chain cost a sixth of
+    a request (measured). Any other handler, a test's or a user's, gets a proper record."""
+    handlers = log.handlers
+    if (
+        len(handlers) == 1
+        and isinstance(handlers[0], BatchedStreamHandler)
+        and not (access_log.handlers or access_log.filters or log.filters)
+    ):
+        line = {
+            "time": envelope.timestamp(),
+            "level": "info",
+            "logger": access_log.name,
+            "message": "request",
+            **fields,
+        }
+        handlers[0].add(orjson.dumps(line).decode())
+        return
+    record = logging.LogRecord(access_log.name, logging.INFO, "", 0, "request", None, None)
+    record.fields = fields
+    access_log.handle(record)
+
+
 def _route(scope: Scope) -> str:
     """A low-cardinality label: the matched route's template."""
     route = scope.get("route")
@@ -231,9 +259,7 @@ class Observability:
         )
         self.metrics.observe(_route(scope), entry, seconds)
         if access_log.isEnabledFor(logging.INFO):
-            # A record made here skips the logger's caller lookup: a tenth of a request's time.
-            record = logging.LogRecord(access_log.name, logging.INFO, "", 0, "request", None, None)
-            record.fields = {
+            fields = {
                 "request_id": request_id,
                 "method": entry.method,
                 "path": path,
@@ -246,7 +272,7 @@ class Observability:
                 "injected": entry.injected,
                 "ms": entry.duration_ms,
             }
-            access_log.handle(record)
+            _access_line(fields)
         if path.startswith("/v2/") or path == "/v2":
             self.emulator.store.journal_add(entry, self.emulator.settings.journal_size)
 

@@ -130,3 +130,36 @@ def test_cors_is_off_by_default_and_configurable() -> None:
         assert response.headers["access-control-allow-origin"] == "http://demo.local"
         answer = recommend(client, headers={"origin": "http://demo.local"})
         assert "x-request-id" in answer.headers["access-control-expose-headers"].lower()
+
+
+def test_the_servers_own_handler_gets_the_same_line(client: TestClient) -> None:
+    """The fast path (our batched handler alone) writes what the record path writes."""
+    from app.observability import BatchedStreamHandler, log
+
+    logging.getLogger("linkup_emulator").setLevel("INFO")
+    ours = next(h for h in log.handlers if isinstance(h, BatchedStreamHandler))
+    stream, previous = io.StringIO(), ours.stream
+    ours.setStream(stream)
+    try:
+        response = recommend(client, count=15)
+        ours.flush()
+    finally:
+        ours.setStream(previous)
+    (line,) = [json.loads(text) for text in stream.getvalue().splitlines()]
+    assert line == {
+        "time": line["time"],
+        "level": "info",
+        "logger": "linkup_emulator.access",
+        "message": "request",
+        "request_id": response.headers["x-request-id"],
+        "method": "POST",
+        "path": "/v2/network",
+        "status": 200,
+        "code": None,
+        "api_key": "****_key",
+        "account_id": "acc_demo",
+        "action": "recommendations",
+        "credits": 2,
+        "injected": False,
+        "ms": line["ms"],
+    }

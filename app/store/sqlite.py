@@ -82,6 +82,11 @@ CREATE TABLE IF NOT EXISTS faults (
 """
 
 
+USAGE_UPSERT = (
+    "INSERT INTO usage (api_key, account_id, action, calls, credits) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (api_key, account_id, action)"
+    " DO UPDATE SET calls = calls + excluded.calls, credits = credits + excluded.credits"
+)
 FLUSH_ROWS = 256  # journal rows buffered before a write
 FLUSH_S = 0.1  # and the longest a row waits
 
@@ -107,6 +112,7 @@ class SqliteStore:
         self._buffered = not shared
         self._lock = threading.Lock()
         self._pending: list[tuple[str | None, str | None, bytes]] = []
+        self._usage_pending: dict[tuple[str, str, str], tuple[int, int]] = {}
         self._bound = 1
         self._timer: threading.Timer | None = None
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
@@ -284,6 +290,7 @@ class SqliteStore:
 
     def usage(self, api_key: str) -> list[Usage]:
         with self._lock:
+            self._flush_locked()
             rows = self._db.execute(
                 "SELECT a.account_id, a.status, a.country, COALESCE(SUM(u.calls), 0),"
                 " COALESCE(SUM(u.credits), 0) FROM accounts a LEFT JOIN usage u"
@@ -337,12 +344,13 @@ class SqliteStore:
                     "SELECT balance FROM tenants WHERE api_key = ?", (api_key,)
                 ).fetchone()
                 return Charge(ok=False, balance=current[0] if current else 0)
-            db.execute(
-                "INSERT INTO usage (api_key, account_id, action, calls, credits)"
-                " VALUES (?, ?, ?, 1, ?) ON CONFLICT (api_key, account_id, action)"
-                " DO UPDATE SET calls = calls + 1, credits = credits + excluded.credits",
-                (api_key, account_id, action, cost),
-            )
+            if self.kind == "memory":
+                # Nothing outlives this process, so per-account use is added up here and
+                # written with the journal (before any read); a file records it with the debit.
+                calls, credits = self._usage_pending.get((api_key, account_id, action), (0, 0))
+                self._usage_pending[(api_key, account_id, action)] = (calls + 1, credits + cost)
+            else:
+                db.execute(USAGE_UPSERT, (api_key, account_id, action, 1, cost))
             return Charge(ok=True)
 
     def hit_rate(self, api_key: str, limit: int, window_s: float, now: float) -> RateHit:
@@ -384,16 +392,18 @@ class SqliteStore:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if not self._pending:
+        if not self._pending and not self._usage_pending:
             return
         with self._write() as db:
+            db.executemany(USAGE_UPSERT, [(*key, *use) for key, use in self._usage_pending.items()])
             db.executemany(
                 "INSERT INTO journal (api_key, account_id, entry) VALUES (?, ?, ?)", self._pending
             )
-            (last,) = db.execute("SELECT MAX(id) FROM journal").fetchone()
+            (last,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM journal").fetchone()
             # Ids only grow, so the rows past the bound are exactly the oldest ones.
             db.execute("DELETE FROM journal WHERE id <= ?", (last - self._bound,))
         self._pending.clear()
+        self._usage_pending.clear()
 
     def journal(
         self, api_key: str | None, account_id: str | None, limit: int
