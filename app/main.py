@@ -36,7 +36,8 @@ from app.store.sqlite import SqliteStore
 
 
 def _is_control(request: Request) -> bool:
-    return request.url.path.startswith(PREFIX)
+    path: str = request.scope["path"]
+    return path.startswith(PREFIX)
 
 
 def _control_error(request: Request, error: ControlError) -> Response:
@@ -68,7 +69,7 @@ def _allowed_methods(request: Request) -> list[str]:
 async def on_http_error(request: Request, exc: Exception) -> Response:
     """Starlette's own 404/405 (no route, wrong method), in the envelope of the path's side."""
     assert isinstance(exc, HTTPException)
-    method, path = request.method, request.url.path[:200]
+    method, path = request.method, request.scope["path"][:200]
     if exc.status_code == 405:
         allow = {"Allow": ", ".join(_allowed_methods(request))}
         message = MSG_METHOD_NOT_ALLOWED.format(method=method, path=path)

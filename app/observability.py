@@ -108,6 +108,7 @@ class Metrics:
         self.multiprocess = "PROMETHEUS_MULTIPROC_DIR" in os.environ
         self._counters: dict[tuple[str, int, str | None], Counter] = {}
         self._histograms: dict[str, Histogram] = {}
+        self._tenants: dict[str | None, Counter] = {}
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "emulator_requests",
@@ -146,7 +147,10 @@ class Metrics:
             histogram = self._histograms[route] = self.latency.labels(route)
         histogram.observe(seconds)
         if entry.credits:
-            self.credits.labels(mask(entry.api_key)).inc(entry.credits)
+            tenant = self._tenants.get(entry.api_key)
+            if tenant is None:
+                tenant = self._tenants[entry.api_key] = self.credits.labels(mask(entry.api_key))
+            tenant.inc(entry.credits)
         if entry.injected:
             self.injected.labels(entry.code or "").inc()
 

@@ -26,7 +26,7 @@ EmulatorDep = Annotated[Emulator, Depends(get_emulator)]
 def trace(request: Request) -> Trace:
     """The trace the error handlers and the journal read back from the request's state; its
     action starts as the route's own name, until a body names one."""
-    found = Trace(route_action(request.url.path))
+    found = Trace(route_action(request.scope["path"]))
     request.state.trace = found
     return found
 

@@ -57,7 +57,7 @@ for (method, path), endpoint in ROUTES.items():
 def error_response(request: Request, error: ApiError) -> Response:
     """An ApiError in the vendor's envelope; the action is the body's, else the route's."""
     found = getattr(request.state, "trace", None)
-    action = found.action if found else route_action(request.url.path)
+    action = found.action if found else route_action(request.scope["path"])
     request.state.code = error.code
     body = envelope.error(error.code, error.message, action=action)
     return Response(body, error.status, error.headers, media_type=JSON)
