@@ -29,6 +29,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -85,33 +86,26 @@ def request_seed(rep: int) -> int:
     return int.from_bytes(digest[:8], "big")
 
 
+def _people(fake: Any, rep: int, n: int) -> None:
+    """What a Faker-based emulator does per request: seed it, then three calls per record."""
+    fake.seed_instance(request_seed(rep))
+    for _ in range(n):
+        fake.name()
+        fake.job()
+        fake.company()
+
+
 def faker_new_instance(n: int, repetitions: int) -> float:
     from faker import Faker
 
-    def run(rep: int) -> None:
-        fake = Faker(LOCALE)
-        fake.seed_instance(request_seed(rep))
-        for _ in range(n):
-            fake.name()
-            fake.job()
-            fake.company()
-
-    return median_us_per_record(run, n, repetitions)
+    return median_us_per_record(lambda rep: _people(Faker(LOCALE), rep, n), n, repetitions)
 
 
 def faker_seeded(n: int, repetitions: int) -> float:
     from faker import Faker
 
     fake = Faker(LOCALE)
-
-    def run(rep: int) -> None:
-        fake.seed_instance(request_seed(rep))
-        for _ in range(n):
-            fake.name()
-            fake.job()
-            fake.company()
-
-    return median_us_per_record(run, n, repetitions)
+    return median_us_per_record(lambda rep: _people(fake, rep, n), n, repetitions)
 
 
 def main() -> None:

@@ -17,26 +17,15 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-try:  # tests/ as a package (rootdir on sys.path) or as a plain folder (rootdir-less)
-    from tests.support.openapi import (
-        SPEC_PATH,
-        load_spec,
-        response_schema,
-        schema,
-        validate_request_body,
-        validate_response,
-        validate_schema,
-    )
-except ImportError:  # pragma: no cover - depends on how pytest was started
-    from support.openapi import (  # type: ignore[no-redef]
-        SPEC_PATH,
-        load_spec,
-        response_schema,
-        schema,
-        validate_request_body,
-        validate_response,
-        validate_schema,
-    )
+from tests.support.openapi import (
+    SPEC_PATH,
+    load_spec,
+    response_schema,
+    schema,
+    validate_request_body,
+    validate_response,
+    validate_schema,
+)
 
 REPO = SPEC_PATH.parent
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
