@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from app.models import TenantSpec
 from app.pytest_plugin import LiveServer
@@ -53,15 +55,17 @@ def test_threads_each_with_a_connection_to_one_file(tmp_path: Path) -> None:
     _assert_exact(stores[0], _hammer_store(stores))
 
 
-def _hammer_http(base_url: str) -> Counter[int]:
+def _hammer_http(base_url: str, *, keep_alive: bool = True) -> Counter[int]:
     local = threading.local()
     clients: list[httpx.Client] = []
     body = {"account_id": "acc_race", "action": "recommendations", "params": {"count": 20}}
+    # Without keep-alive every call is a new connection that any worker may accept.
+    limits = httpx.Limits(max_keepalive_connections=None if keep_alive else 0)
 
     def one(_: int) -> int:
         if not hasattr(local, "client"):
             local.client = httpx.Client(
-                base_url=base_url, headers={"x-api-key": "race_key"}, timeout=30
+                base_url=base_url, headers={"x-api-key": "race_key"}, timeout=30, limits=limits
             )
             clients.append(local.client)
         return int(local.client.post("/v2/network", json=body).status_code)
@@ -84,10 +88,10 @@ def _requests_counted(metrics: str, status: str) -> float:
     )
 
 
-def _race_over_http(server: LiveServer) -> None:
+def _race_over_http(server: LiveServer, *, keep_alive: bool = True) -> None:
     with httpx.Client(base_url=server.base_url, timeout=30) as control:
         assert control.post("/_emulator/keys", json=TENANT).status_code == 201
-        statuses = _hammer_http(server.base_url)
+        statuses = _hammer_http(server.base_url, keep_alive=keep_alive)
         assert statuses == {200: START // COST, 402: CALLS - START // COST}
         report = control.get("/_emulator/keys/race_key").json()
         metrics = control.get("/metrics").text
@@ -97,6 +101,31 @@ def _race_over_http(server: LiveServer) -> None:
     assert report["credits"] == {"balance": 0, "consumed": START}
     assert report["accounts"][0]["calls"] == START // COST
     assert report["accounts"][0]["credits_consumed"] == START
+
+
+def _network_calls_by_worker(metrics_dir: Path) -> dict[str, float]:
+    """/v2/network requests each worker process answered, from its own counter file."""
+    counted: dict[str, float] = {}
+    for path in sorted(metrics_dir.glob("counter_*.db")):
+        pid = path.stem.removeprefix("counter_")
+        counted[pid] = sum(
+            sample.value
+            for metric in MultiProcessCollector.merge([str(path)])  # type: ignore[no-untyped-call]
+            for sample in metric.samples
+            if sample.name == "emulator_requests_total"
+            and sample.labels.get("route") == "/v2/network"
+        )
+    return counted
+
+
+def _wait_until_workers_answer(server: LiveServer, metrics_dir: Path, workers: int) -> None:
+    """The server is healthy once one worker is; the others may still be importing the app."""
+    deadline = time.monotonic() + 30
+    while len(list(metrics_dir.glob("counter_*.db"))) < workers:
+        assert time.monotonic() < deadline, "not every worker answered within 30 s"
+        # A fresh connection each time, so whichever worker is ready may accept it.
+        httpx.get(f"{server.base_url}/_emulator/health", timeout=5)
+        time.sleep(0.01)
 
 
 @pytest.mark.slow
@@ -118,11 +147,15 @@ def test_concurrent_http_calls_two_workers_sharing_a_file(tmp_path: Path) -> Non
         env={"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)},
     )
     try:
-        _race_over_http(server)
+        _wait_until_workers_answer(server, metrics_dir, workers=2)
+        _race_over_http(server, keep_alive=False)
     finally:
         server.stop()
-    # Both worker processes answered some of the race (each keeps its own counter file).
-    assert len(list(metrics_dir.glob("counter_*.db"))) == 2
+    # Both worker processes took part in the race: the debits really were made by two processes.
+    by_worker = _network_calls_by_worker(metrics_dir)
+    assert len(by_worker) == 2
+    assert all(calls > 0 for calls in by_worker.values()), by_worker
+    assert sum(by_worker.values()) == CALLS
 
 
 @pytest.mark.slow
