@@ -121,11 +121,13 @@ def _network_calls_by_worker(metrics_dir: Path) -> dict[str, float]:
 def _wait_until_workers_answer(server: LiveServer, metrics_dir: Path, workers: int) -> None:
     """The server is healthy once one worker is; the others may still be importing the app."""
     deadline = time.monotonic() + 30
-    while len(list(metrics_dir.glob("counter_*.db"))) < workers:
-        assert time.monotonic() < deadline, "not every worker answered within 30 s"
-        # A fresh connection each time, so whichever worker is ready may accept it.
-        httpx.get(f"{server.base_url}/_emulator/health", timeout=5)
-        time.sleep(0.01)
+    # No keep-alive: a fresh connection each time, so whichever worker is ready may accept it.
+    no_reuse = httpx.Limits(max_keepalive_connections=0)
+    with httpx.Client(base_url=server.base_url, timeout=5, limits=no_reuse) as client:
+        while len(list(metrics_dir.glob("counter_*.db"))) < workers:
+            assert time.monotonic() < deadline, "not every worker answered within 30 s"
+            client.get("/_emulator/health")
+            time.sleep(0.01)
 
 
 @pytest.mark.slow
