@@ -81,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     from uvicorn.supervisors import Multiprocess
 
     from app.main import create_app, long_lived
+    from app.server import EnvelopeHttpToolsProtocol
 
     _export(settings)
     metrics_dir = None
@@ -102,6 +103,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         workers=settings.workers,
         log_level=settings.log_level,
         access_log=False,  # one structured line per request comes from the app instead
+        http=EnvelopeHttpToolsProtocol,  # its malformed-request 400 in the envelope too
         server_header=False,
     )
     sock = config.bind_socket()

@@ -11,7 +11,6 @@ from contextlib import asynccontextmanager
 import orjson
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.middleware.cors import CORSMiddleware
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
@@ -30,6 +29,7 @@ from app.errors import (
 )
 from app.generator import PeopleGenerator
 from app.observability import Metrics, Observability, configure_logging
+from app.server import EnvelopeCORSMiddleware
 from app.settings import Settings
 from app.store import StoreConflict
 from app.store.sqlite import SqliteStore
@@ -136,7 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(network.Fastpath)
     if settings.cors_origins:
         app.add_middleware(
-            CORSMiddleware,
+            EnvelopeCORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["*"],
             allow_headers=["*"],

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from app.pytest_plugin import LiveServer
 from tests.conftest import assert_error, balance, network
 from tests.support.openapi import validate_response
 
@@ -614,3 +618,56 @@ def test_list_accounts_bad_query(client: TestClient, query: str) -> None:
 def test_foreign_account_is_not_found_on_get(client: TestClient) -> None:
     response = client.get("/v2/accounts/acc_other", headers={"x-api-key": "demo_key"})
     assert_error(response, 404, "INVALID_ACCOUNT", "get_account")
+
+
+# Requests the HTTP parser itself rejects: they never reach the app, the server answers them.
+MALFORMED_HTTP = {
+    "request-line": b"GARBAGE\r\n\r\n",
+    "header-without-colon": b"GET /v2/credits HTTP/1.1\r\nHost: e\r\nno colon here\r\n\r\n",
+    "space-in-header-name": b"GET /v2/credits HTTP/1.1\r\nHost: e\r\nx api-key: k\r\n\r\n",
+    "content-length-not-a-number": (
+        b"POST /v2/network HTTP/1.1\r\nHost: e\r\nContent-Length: ten\r\n\r\n{}"
+    ),
+    "bad-chunk-size": (
+        b"POST /v2/network HTTP/1.1\r\nHost: e\r\nx-api-key: demo_key\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"
+    ),
+    "http-version": b"GET /v2/credits HTTP/7.3\r\nHost: e\r\n\r\n",
+}
+
+
+@pytest.fixture(scope="module")
+def live() -> Iterator[LiveServer]:
+    server = LiveServer(["--log-level", "critical"])
+    yield server
+    server.stop()
+
+
+def _raw_exchange(server: LiveServer, request: bytes) -> httpx.Response:
+    """Send bytes no HTTP client would, read the answer until the server closes."""
+    port = int(server.base_url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, content = answer.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = [tuple(line.split(": ", 1)) for line in lines]
+    return httpx.Response(int(status_line.split()[1]), headers=headers, content=content)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("request_bytes", MALFORMED_HTTP.values(), ids=MALFORMED_HTTP.keys())
+def test_malformed_http_is_answered_in_the_envelope(live: LiveServer, request_bytes: bytes) -> None:
+    with httpx.Client(base_url=live.base_url) as client:
+        before = balance(client)
+        response = _raw_exchange(live, request_bytes)
+        body = assert_error(response, 400, "INVALID_PARAMS", "unknown")
+        assert "Malformed HTTP request" in body["error"]["message"]
+        assert response.headers["content-length"] == str(len(response.content))
+        assert response.headers["x-emulator-version"]
+        assert len(response.headers["x-request-id"]) == 32
+        validate_response("post", "/v2/network", 400, body)
+        # The server goes on serving, and nothing was billed.
+        assert balance(client) == before

@@ -16,7 +16,8 @@ from app.main import create_app
 from app.observability import JsonFormatter
 from app.resources import OPENAPI_PATH
 from app.settings import Settings
-from tests.conftest import recommend
+from tests.conftest import assert_error, balance, recommend
+from tests.support.openapi import validate_response
 
 
 @pytest.fixture
@@ -127,9 +128,20 @@ def test_cors_is_off_by_default_and_configurable() -> None:
     settings = Settings(cors_origins="http://demo.local", log_level="warning")  # type: ignore[arg-type]
     with TestClient(create_app(settings)) as client:
         response = client.options("/v2/network", headers=preflight)
+        assert response.status_code == 204
+        assert response.content == b""
         assert response.headers["access-control-allow-origin"] == "http://demo.local"
+        assert response.headers["x-request-id"]
         answer = recommend(client, headers={"origin": "http://demo.local"})
         assert "x-request-id" in answer.headers["access-control-expose-headers"].lower()
+        # A refused preflight is an error like any other: the envelope, and nothing billed.
+        before = balance(client)
+        refused = client.options("/v2/network", headers={**preflight, "origin": "http://evil"})
+        body = assert_error(refused, 400, "INVALID_PARAMS", "unknown")
+        assert body["error"]["message"] == "CORS preflight refused: origin not allowed"
+        assert "access-control-allow-origin" not in refused.headers
+        validate_response("post", "/v2/network", 400, body)
+        assert balance(client) == before
 
 
 def test_the_servers_own_handler_gets_the_same_line(client: TestClient) -> None:
