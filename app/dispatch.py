@@ -175,6 +175,8 @@ class Emulator:
         data, cost = run(self, account, body.field("params", {}))  # 7
         # 8; a call that returns nobody costs 0 but is still recorded as a call
         charge = self.store.charge(account.api_key, account.account_id, action, cost)
+        if charge.gone:  # the tenant was reset away while this call was in flight
+            raise InvalidApiKey(MSG_INVALID_API_KEY)
         if not charge.ok:
             raise InsufficientCredits(
                 MSG_INSUFFICIENT_CREDITS.format(cost=cost, balance=charge.balance)

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictFloat, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    field_validator,
+    model_validator,
+)
 
 from app.errors import FORCIBLE
 from app.generator import SUPPORTED_COUNTRIES
@@ -58,6 +67,16 @@ class AccountSpec(Strict):
     # Vendor accounts carry creation times; fixtures may pin them, else one is derived from the id.
     created_at: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
+    @field_validator("created_at")
+    @classmethod
+    def _real_date(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ")
+            except ValueError:
+                raise ValueError(f"'{value}' is not a real date and time") from None
+        return value
+
     @model_validator(mode="after")
     def _known_country(self) -> AccountSpec:
         if self.country not in SUPPORTED_COUNTRIES:
@@ -67,7 +86,8 @@ class AccountSpec(Strict):
 
 
 class TenantSpec(Strict):
-    api_key: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^/\s]+$")]
+    # Printable ASCII but "/": keys travel in a header (latin-1, no controls) and in URL paths.
+    api_key: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[!-.0-~]+$")]
     credits: Credits | None = 1000
     rate_limit: RateLimit | None = None
     # An account id listed twice is a conflict (409 at runtime, a fixture error at start),
@@ -104,7 +124,7 @@ class FaultSpec(Strict):
     match: FaultMatch = Field(default_factory=FaultMatch)
     error: str | None = None
     delay_ms: Annotated[Whole, Field(ge=0, le=30_000)] | None = None
-    times: Annotated[Whole, Field(ge=1)] | None = None
+    times: Annotated[Whole, Field(ge=1, le=10**9)] | None = None
     probability: Annotated[StrictFloat, Field(ge=0, le=1)] | None = None
 
     @model_validator(mode="after")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
+from urllib.parse import quote
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
 from app.main import create_app
+from app.models import TenantSpec
 from app.settings import Settings
 from app.store import JournalEntry
 from app.store.sqlite import SqliteStore
@@ -84,15 +88,42 @@ def test_create_conflicts(client: TestClient, spec: dict[str, Any]) -> None:
         ({**TENANT, "accounts": [{"account_id": "a", "country": "XX"}]}, "country"),
         ({**TENANT, "accounts": [{"account_id": "a", "status": "asleep"}]}, "status"),
         ({**TENANT, "accounts": [{"account_id": "a", "pool_size": 10_001}]}, "pool_size"),
+        # Keys travel in a header: what no HTTP client can send there is refused up front.
+        ({**TENANT, "api_key": "k\u00e9y"}, "api_key"),
+        ({**TENANT, "api_key": "k\U0001f600"}, "api_key"),
+        ({**TENANT, "api_key": "k\u0000nul"}, "api_key"),
+        ({**TENANT, "api_key": "k y"}, "api_key"),
+        (
+            {**TENANT, "accounts": [{"account_id": "a", "created_at": "2025-99-99T99:99:99Z"}]},
+            "created_at",
+        ),
+        (
+            {**TENANT, "accounts": [{"account_id": "a", "created_at": "2025-02-30T00:00:00Z"}]},
+            "created_at",
+        ),
     ],
-    ids=["negative", "string", "unknown-field", "empty-key", "country", "status", "pool"],
+    ids=[
+        "negative",
+        "string",
+        "unknown-field",
+        "empty-key",
+        "country",
+        "status",
+        "pool",
+        "key-latin1",
+        "key-emoji",
+        "key-nul",
+        "key-space",
+        "created-month-99",
+        "created-feb-30",
+    ],
 )
 def test_create_rejects_bad_specs(client: TestClient, spec: dict[str, Any], field: str) -> None:
     response = client.post("/_emulator/keys", json=spec)
     assert response.status_code == 400
     assert field in response.json()["error"]["message"]
     if spec["api_key"] != "demo_key" and spec["api_key"]:
-        assert client.get(f"/_emulator/keys/{spec['api_key']}").status_code == 404
+        assert client.get(f"/_emulator/keys/{quote(spec['api_key'], safe='')}").status_code == 404
 
 
 def test_create_rejects_malformed_json(client: TestClient) -> None:
@@ -167,6 +198,37 @@ def test_reset_one_tenant_leaves_others_untouched(client: TestClient) -> None:
     assert client.get("/_emulator/requests", params={"api_key": "ci_job_1234"}).json()["total"] == 0
     assert client.get("/_emulator/requests", params={"api_key": "demo_key"}).json()["total"] >= 1
     assert client.post("/_emulator/reset", params={"api_key": "nope"}).status_code == 404
+
+
+def test_a_call_in_flight_when_its_tenant_is_reset_away_is_refused_as_a_bad_key(
+    settings: Settings,
+) -> None:
+    """Reset removes a runtime tenant while its (delayed) call waits: the call must not be billed
+    nor answered 402 as if the tenant were broke; the key no longer exists."""
+    app = create_app(settings)
+
+    async def race() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as client:
+            assert (await client.post("/_emulator/keys", json=TENANT)).status_code == 201
+            body = {"account_id": "acc_ci", "action": "recommendations", "params": {"count": 5}}
+            headers = {"x-api-key": "ci_job_1234", "X-Emulator-Delay-Ms": "300"}
+            call = asyncio.create_task(client.post("/v2/network", json=body, headers=headers))
+            await asyncio.sleep(0.1)
+            assert (await client.post("/_emulator/reset")).status_code == 200
+            return await call
+
+    response = asyncio.run(race())
+    assert_error(response, 403, "INVALID_API_KEY", "recommendations")
+    assert app.state.emulator.store.tenant("ci_job_1234") is None
+
+
+def test_charge_reports_a_tenant_that_is_gone() -> None:
+    store = SqliteStore()
+    assert store.charge("nobody", "acc", "recommendations", 1).gone
+    store.create_tenant(TenantSpec.model_validate({**TENANT, "credits": 0}))
+    refused = store.charge("ci_job_1234", "acc_ci", "recommendations", 1)
+    assert (refused.ok, refused.gone, refused.balance) == (False, False, 0)
 
 
 def test_journal_newest_first_filtered_and_masked(client: TestClient) -> None:

@@ -173,6 +173,8 @@ def test_probability_pattern_depends_on_the_seed(settings: Settings) -> None:
         {"match": {"api_key": "demo_key"}},  # neither error nor delay
         {"error": "TEAPOT"},
         {"error": "RATE_LIMITED", "times": 0},
+        {"error": "RATE_LIMITED", "times": 10**30},  # past SQLite's 64 bits: was a 500
+        {"error": "RATE_LIMITED", "times": 1e30},
         {"error": "RATE_LIMITED", "times": 1, "probability": 0.5},
         {"error": "RATE_LIMITED", "probability": 1.5},
         {"error": "RATE_LIMITED", "probability": "0.5"},

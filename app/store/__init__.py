@@ -54,6 +54,7 @@ class StoreConflict(Exception):
 class Charge:
     ok: bool
     balance: int | None = None  # when refused, the balance that was too low
+    gone: bool = False  # refused because the tenant no longer exists (a reset mid-request)
 
 
 @dataclass(frozen=True, slots=True)

@@ -343,7 +343,9 @@ class SqliteStore:
                 current = db.execute(
                     "SELECT balance FROM tenants WHERE api_key = ?", (api_key,)
                 ).fetchone()
-                return Charge(ok=False, balance=current[0] if current else 0)
+                if current is None:
+                    return Charge(ok=False, gone=True)
+                return Charge(ok=False, balance=current[0])
             if self.kind == "memory":
                 # Nothing outlives this process, so per-account use is added up here and
                 # written with the journal (before any read); a file records it with the debit.
