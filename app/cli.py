@@ -104,6 +104,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         log_level=settings.log_level,
         access_log=False,  # one structured line per request comes from the app instead
         http=EnvelopeHttpToolsProtocol,  # its malformed-request 400 in the envelope too
+        ws="none",  # no WebSocket route exists: an Upgrade header is just a header
         server_header=False,
     )
     sock = config.bind_socket()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar, TypeVar
 
+import orjson
 from pydantic import BaseModel, ValidationError
 
 from app import envelope
@@ -14,6 +15,15 @@ from app.store import FaultRule
 
 PREFIX = "/_emulator"
 JOURNAL_LIMIT_MAX = 10_000
+
+
+def is_control(path: str) -> bool:
+    """The control plane's own paths (not, say, /_emulatorx)."""
+    return path == PREFIX or path.startswith(PREFIX + "/")
+
+
+def error_body(code: str, message: str) -> bytes:
+    return orjson.dumps({"error": {"code": code, "message": message}})
 
 
 class ControlError(Exception):

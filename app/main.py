@@ -8,7 +8,6 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import orjson
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
@@ -17,7 +16,7 @@ from starlette.routing import Match
 from app import __version__, fixtures
 from app.api import control as control_routes
 from app.api import docs, network
-from app.control import PREFIX, ControlError, Missing, WrongMethod
+from app.control import ControlError, Missing, WrongMethod, error_body, is_control
 from app.dispatch import Emulator
 from app.errors import (
     MSG_METHOD_NOT_ALLOWED,
@@ -36,13 +35,12 @@ from app.store.sqlite import SqliteStore
 
 
 def _is_control(request: Request) -> bool:
-    path: str = request.scope["path"]
-    return path.startswith(PREFIX)
+    return is_control(request.scope["path"])
 
 
 def _control_error(request: Request, error: ControlError) -> Response:
     request.state.code = error.code
-    body = orjson.dumps({"error": {"code": error.code, "message": error.message}})
+    body = error_body(error.code, error.message)
     return Response(body, error.status, error.headers, media_type="application/json")
 
 

@@ -21,7 +21,7 @@ from prometheus_client import (
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import __version__, envelope
-from app.control import PREFIX, mask
+from app.control import error_body, is_control, mask
 from app.dispatch import Emulator, Trace, route_action, route_template
 from app.errors import MSG_INTERNAL_ERROR
 from app.store import JournalEntry
@@ -229,9 +229,8 @@ class Observability:
                 trace = state.get("trace")
                 action = trace.action if trace else route_action(scope["path"])
                 body = envelope.error("INTERNAL_ERROR", MSG_INTERNAL_ERROR, action=action)
-                if scope["path"].startswith(PREFIX):  # the control plane answers plain JSON
-                    error = {"code": "INTERNAL_ERROR", "message": MSG_INTERNAL_ERROR}
-                    body = orjson.dumps({"error": error})
+                if is_control(scope["path"]):  # the control plane answers plain JSON
+                    body = error_body("INTERNAL_ERROR", MSG_INTERNAL_ERROR)
                 await send_with_headers(
                     {
                         "type": "http.response.start",

@@ -14,9 +14,12 @@ import os
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from app import __version__, envelope
+from app.control import error_body, is_control
+from app.dispatch import route_action
 
 MALFORMED = "Malformed HTTP request: the request line, a header or the body framing is invalid"
 
@@ -42,12 +45,23 @@ class EnvelopeHttpToolsProtocol(HttpToolsProtocol):
 class EnvelopeCORSMiddleware(CORSMiddleware):
     """Starlette's CORS rules; only the preflight's own answers differ."""
 
-    def preflight_response(self, request_headers: Headers) -> Response:
-        answer = super().preflight_response(request_headers)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "OPTIONS":
+            headers = Headers(scope=scope)
+            if "origin" in headers and "access-control-request-method" in headers:
+                await self._preflight(scope["path"], headers)(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+    def _preflight(self, path: str, request_headers: Headers) -> Response:
+        answer = self.preflight_response(request_headers)
         headers = {k: v for k, v in answer.headers.items() if k.startswith("access-control-")}
         if answer.status_code == 200:
             return Response(status_code=204, headers=headers)
         refused = bytes(answer.body).decode().removeprefix("Disallowed CORS ")
         message = f"CORS preflight refused: {refused} not allowed"
-        body = envelope.error("INVALID_PARAMS", message, action="unknown")
+        if is_control(path):
+            body = error_body("INVALID_PARAMS", message)
+        else:
+            body = envelope.error("INVALID_PARAMS", message, action=route_action(path))
         return Response(body, 400, headers, media_type="application/json")

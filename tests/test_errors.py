@@ -578,6 +578,13 @@ def test_control_plane_unknown_route_is_plain_json(client: TestClient, path: str
     }
 
 
+@pytest.mark.parametrize("path", ["/_emulatorx", "/_emulator.json"])
+def test_a_path_that_only_starts_like_the_control_plane_is_a_v2_404(
+    client: TestClient, path: str
+) -> None:
+    assert_error(client.get(path), 404, "NOT_FOUND", "unknown")
+
+
 @pytest.mark.parametrize(
     ("path", "action"),
     [
@@ -644,16 +651,19 @@ def live() -> Iterator[LiveServer]:
 
 
 def _raw_exchange(server: LiveServer, request: bytes) -> httpx.Response:
-    """Send bytes no HTTP client would, read the answer until the server closes."""
+    """Send bytes no HTTP client would; read one answer (its head, then content-length bytes)."""
     port = int(server.base_url.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(request)
         answer = b""
-        while chunk := sock.recv(65536):
-            answer += chunk
-    head, _, content = answer.partition(b"\r\n\r\n")
-    status_line, *lines = head.decode("latin-1").split("\r\n")
-    headers = [tuple(line.split(": ", 1)) for line in lines]
+        while b"\r\n\r\n" not in answer:
+            answer += sock.recv(65536)
+        head, _, content = answer.partition(b"\r\n\r\n")
+        status_line, *lines = head.decode("latin-1").split("\r\n")
+        headers = [tuple(line.split(": ", 1)) for line in lines]
+        length = int(dict((k.lower(), v) for k, v in headers).get("content-length", "0"))
+        while len(content) < length:
+            content += sock.recv(65536)
     return httpx.Response(int(status_line.split()[1]), headers=headers, content=content)
 
 
@@ -671,3 +681,15 @@ def test_malformed_http_is_answered_in_the_envelope(live: LiveServer, request_by
         validate_response("post", "/v2/network", 400, body)
         # The server goes on serving, and nothing was billed.
         assert balance(client) == before
+
+
+@pytest.mark.slow
+def test_a_websocket_upgrade_is_answered_as_plain_http(live: LiveServer) -> None:
+    """No route speaks WebSocket: the Upgrade is ignored and the request answered as any other
+    (uvicorn would otherwise answer a bare text/plain 403 of its own)."""
+    request = (
+        b"POST /v2/network HTTP/1.1\r\nHost: e\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        b"Content-Length: 2\r\n\r\n{}"
+    )
+    assert_error(_raw_exchange(live, request), 403, "INVALID_API_KEY", "network")

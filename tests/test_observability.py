@@ -137,11 +137,20 @@ def test_cors_is_off_by_default_and_configurable() -> None:
         # A refused preflight is an error like any other: the envelope, and nothing billed.
         before = balance(client)
         refused = client.options("/v2/network", headers={**preflight, "origin": "http://evil"})
-        body = assert_error(refused, 400, "INVALID_PARAMS", "unknown")
+        body = assert_error(refused, 400, "INVALID_PARAMS", "network")
         assert body["error"]["message"] == "CORS preflight refused: origin not allowed"
         assert "access-control-allow-origin" not in refused.headers
         validate_response("post", "/v2/network", 400, body)
         assert balance(client) == before
+        # On the control plane, in the control plane's shape.
+        refused = client.options("/_emulator/faults", headers={**preflight, "origin": "http://x"})
+        assert refused.status_code == 400
+        assert refused.json() == {
+            "error": {
+                "code": "INVALID_PARAMS",
+                "message": "CORS preflight refused: origin not allowed",
+            }
+        }
 
 
 def test_the_servers_own_handler_gets_the_same_line(client: TestClient) -> None:
