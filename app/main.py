@@ -57,10 +57,13 @@ async def on_control_error(request: Request, exc: Exception) -> Response:
 def _allowed_methods(request: Request) -> list[str]:
     """Every method some route takes on this path, for the 405's Allow header."""
     methods: set[str] = set()
+    # Inside a mount the scope's root_path has grown by the mount's path; match from the top.
+    scope = {**request.scope, "root_path": request.scope.get("app_root_path", "")}
     for route in request.app.state.leaf_routes:
-        match, _ = route.matches(request.scope)
+        match, _ = route.matches(scope)
         if match is not Match.NONE:
-            methods |= route.methods or set()
+            allowed: set[str] = getattr(route, "methods", None) or route.app.methods
+            methods |= allowed
     return sorted(methods)
 
 
@@ -124,8 +127,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in routers:
         app.include_router(router)
     # The included routers' own routes: app.routes holds wrappers that don't carry methods.
-    app.state.leaf_routes = [route for router in routers for route in router.routes]
     app.mount("/docs/assets", docs.SWAGGER_ASSETS, name="docs-assets")
+    app.state.leaf_routes = [route for router in routers for route in router.routes]
+    app.state.leaf_routes.append(app.routes[-1])  # the mount: GET and HEAD (docs.Assets)
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(ControlError, on_control_error)
     app.add_exception_handler(HTTPException, on_http_error)

@@ -565,8 +565,48 @@ def test_unknown_routes_and_methods(
 def test_control_plane_wrong_method_names_the_allowed_ones(client: TestClient) -> None:
     response = client.put("/_emulator/faults")
     assert response.status_code == 405
-    assert response.headers["allow"] == "DELETE, GET, POST"
+    assert response.headers["allow"] == "DELETE, GET, HEAD, POST"
     assert response.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v2/credits",
+        "/v2/accounts",
+        "/v2/accounts/acc_demo",
+        "/_emulator/health",
+        "/_emulator/keys/demo_key",
+        "/_emulator/requests",
+        "/_emulator/faults",
+        "/openapi.yaml",
+        "/openapi.json",
+        "/docs",
+        "/docs/assets/swagger-ui.css",
+        "/metrics",
+    ],
+)
+def test_every_get_route_answers_head_too(client: TestClient, path: str) -> None:
+    """HEAD is GET without the body, on every path that takes GET; a wrong method says so."""
+    got = client.get(path, headers={"x-api-key": "demo_key"})
+    head = client.head(path, headers={"x-api-key": "demo_key"})
+    assert (head.status_code, head.content) == (got.status_code, b"")
+    assert head.headers["content-type"] == got.headers["content-type"]
+    assert "HEAD" in client.put(path).headers["allow"].split(", ")
+
+
+@pytest.mark.parametrize("header", ["bytes=abc", "bytes=5-1", "items=0-1", "bytes=999999999-"])
+def test_a_docs_asset_ignores_range(client: TestClient, header: str) -> None:
+    """Starlette would answer a bad range in text/plain; the assets are served whole instead."""
+    whole = client.get("/docs/assets/swagger-ui.css")
+    ranged = client.get("/docs/assets/swagger-ui.css", headers={"range": header})
+    assert (ranged.status_code, ranged.content) == (200, whole.content)
+
+
+def test_a_wrong_method_on_a_docs_asset_names_get_and_head(client: TestClient) -> None:
+    response = client.put("/docs/assets/swagger-ui.css")
+    assert response.headers["allow"] == "GET, HEAD"
+    assert_error(response, 405, "METHOD_NOT_ALLOWED", "unknown")
 
 
 @pytest.mark.parametrize("path", ["/_emulator/nope", "/_emulator/faults/"])

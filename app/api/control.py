@@ -16,7 +16,7 @@ from app.api.json import JSONBytes
 router = APIRouter(prefix=control.PREFIX, include_in_schema=False)
 
 
-@router.get("/health")
+@router.api_route("/health", methods=["GET", "HEAD"])
 async def health(request: Request, emulator: EmulatorDep) -> Response:
     uptime = round(time.monotonic() - request.app.state.started, 3)
     return JSONBytes(
@@ -34,7 +34,7 @@ async def create_key(request: Request, emulator: EmulatorDep, _: AdminDep) -> Re
     return JSONBytes(control.create_tenant(emulator, await read_body(request)), status_code=201)
 
 
-@router.get("/keys/{api_key}")
+@router.api_route("/keys/{api_key}", methods=["GET", "HEAD"])
 async def read_key(request: Request, emulator: EmulatorDep, _: AdminDep) -> Response:
     return JSONBytes(control.report(emulator, request.path_params["api_key"]))
 
@@ -51,7 +51,7 @@ async def patch_account(request: Request, emulator: EmulatorDep, _: AdminDep) ->
     return JSONBytes(control.patch_account(emulator, account_id, await read_body(request)))
 
 
-@router.get("/requests")
+@router.api_route("/requests", methods=["GET", "HEAD"])
 async def requests(request: Request, emulator: EmulatorDep, _: AdminDep) -> Response:
     return JSONBytes(control.journal(emulator, request.query_params))
 
@@ -61,7 +61,7 @@ async def add_fault(request: Request, emulator: EmulatorDep, _: AdminDep) -> Res
     return JSONBytes(control.add_fault(emulator, await read_body(request)), status_code=201)
 
 
-@router.get("/faults")
+@router.api_route("/faults", methods=["GET", "HEAD"])
 async def list_faults(request: Request, emulator: EmulatorDep, _: AdminDep) -> Response:
     api_key = request.query_params.get("api_key")
     return JSONBytes(control.list_faults(emulator, api_key))

@@ -11,13 +11,26 @@ import yaml
 from fastapi import APIRouter, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from app.resources import OPENAPI_PATH
 
 router = APIRouter(include_in_schema=False)
 
+
+class Assets(StaticFiles):
+    """Static files answered whole: a Range header is ignored (as HTTP allows), so Starlette's
+    own text/plain 400/416 for a bad range never reach a client."""
+
+    methods = frozenset({"GET", "HEAD"})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(k, v) for k, v in scope["headers"] if k not in (b"range", b"if-range")]
+        await super().__call__({**scope, "headers": headers}, receive, send)
+
+
 # Swagger UI 5 (OpenAPI 3.1 capable), shipped inside the fastapi-offline wheel: no CDN.
-SWAGGER_ASSETS = StaticFiles(directory=Path(fastapi_offline.__file__).parent / "static")
+SWAGGER_ASSETS = Assets(directory=Path(fastapi_offline.__file__).parent / "static")
 
 
 @cache
@@ -30,17 +43,17 @@ def _spec_json() -> bytes:
     return orjson.dumps(yaml.safe_load(_spec_yaml()))
 
 
-@router.get("/openapi.yaml")
+@router.api_route("/openapi.yaml", methods=["GET", "HEAD"])
 async def openapi_yaml() -> Response:
     return Response(_spec_yaml(), media_type="application/yaml")
 
 
-@router.get("/openapi.json")
+@router.api_route("/openapi.json", methods=["GET", "HEAD"])
 async def openapi_json() -> Response:
     return Response(_spec_json(), media_type="application/json")
 
 
-@router.get("/docs")
+@router.api_route("/docs", methods=["GET", "HEAD"])
 async def docs() -> Response:
     return get_swagger_ui_html(
         openapi_url="/openapi.json",
@@ -51,7 +64,7 @@ async def docs() -> Response:
     )
 
 
-@router.get("/metrics")
+@router.api_route("/metrics", methods=["GET", "HEAD"])
 async def metrics(request: Request) -> Response:
     body, content_type = request.app.state.metrics.exposition()
     return Response(body, media_type=content_type)
