@@ -27,8 +27,8 @@ def from_headers(headers: Mapping[str, str]) -> Injection:
     """What the request asks for itself; a bad header value is the client's error, named."""
     error = headers.get(ERROR_HEADER)
     if error is not None:
-        error = error.strip().upper()
-        if error not in FORCIBLE:
+        error = error.strip(" \t")
+        if error not in FORCIBLE:  # exactly a vendor code, as openapi.yaml's enum says
             raise InvalidParams(
                 f"X-Emulator-Error: '{error[:60]}' is not a code the emulator can force;"
                 f" use one of {', '.join(FORCIBLE)}"

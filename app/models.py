@@ -40,8 +40,9 @@ _DIGITS = re.compile(r"[0-9]{1,15}")
 
 def parse_whole(text: str, low: int, high: int) -> int | None:
     """A whole number from a query string or header within [low, high], else None. ASCII digits
-    only, and few of them: `int()` alone takes "²", "1_0" and 5000-digit strings."""
-    text = text.strip()
+    only, and few of them: `int()` alone takes "²", "1_0" and 5000-digit strings; only spaces
+    and tabs around it (`str.strip()` alone would take a no-break space too)."""
+    text = text.strip(" \t")
     if not _DIGITS.fullmatch(text):
         return None
     value = int(text)

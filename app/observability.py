@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -101,6 +102,13 @@ def configure_logging(level: str) -> None:
     log.setLevel(level.upper())
 
 
+def tenant_label(api_key: str | None) -> str:
+    """The masked key, which two keys can share ("****_key"), plus 6 hex of its sha256 so
+    their credits stay apart: "****_key#1c0b7e"."""
+    digest = hashlib.sha256((api_key or "").encode()).hexdigest()[:6]
+    return f"{mask(api_key)}#{digest}"
+
+
 class Metrics:
     """Per-app metrics; with PROMETHEUS_MULTIPROC_DIR set (several workers) they add up."""
 
@@ -149,7 +157,9 @@ class Metrics:
         if entry.credits:
             tenant = self._tenants.get(entry.api_key)
             if tenant is None:
-                tenant = self._tenants[entry.api_key] = self.credits.labels(mask(entry.api_key))
+                tenant = self._tenants[entry.api_key] = self.credits.labels(
+                    tenant_label(entry.api_key)
+                )
             tenant.inc(entry.credits)
         if entry.injected:
             self.injected.labels(entry.code or "").inc()
@@ -205,7 +215,10 @@ class Observability:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        # The first one, as for every other repeated header (dict() would keep the last).
+        given = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"").decode(
+            "latin-1"
+        )
         request_id = given if _REQUEST_ID.match(given) else os.urandom(16).hex()
         extra = [(b"x-request-id", request_id.encode()), (b"x-emulator-version", _VERSION)]
         status = 500

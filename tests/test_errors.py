@@ -456,8 +456,29 @@ CASES: list[tuple[str, Any, str | None, dict[str, str], int, str, str, str]] = [
             ("underscore", "1_0"),
             ("5000-digits", "9" * 5000),
             ("float", "1.5"),
+            ("exponent", "1e3"),
         ]
     ],
+    (
+        "header-code-lowercase",
+        OK,
+        "demo_key",
+        {"X-Emulator-Error": "rate_limited"},
+        400,
+        "INVALID_PARAMS",
+        "recommendations",
+        "X-Emulator-Error",
+    ),
+    (
+        "body-number-out-of-range",
+        b'{"account_id": "acc_demo", "action": "recommendations", "params": {"count": 1e400}}',
+        "demo_key",
+        {},
+        400,
+        "INVALID_PARAMS",
+        "network",
+        "infinity",
+    ),
     (
         "header-delay-text",
         OK,
@@ -733,3 +754,12 @@ def test_a_websocket_upgrade_is_answered_as_plain_http(live: LiveServer) -> None
         b"Content-Length: 2\r\n\r\n{}"
     )
     assert_error(_raw_exchange(live, request), 403, "INVALID_API_KEY", "network")
+
+
+def test_a_delay_wrapped_in_a_no_break_space_is_refused(client: TestClient) -> None:
+    """The header arrives as latin-1; `str.strip()` would have taken the 0xA0 as whitespace."""
+    response = network(client, OK, headers={"X-Emulator-Delay-Ms": b"\xa05"})  # type: ignore[dict-item]
+    assert (
+        "X-Emulator-Delay-Ms"
+        in assert_error(response, 400, "INVALID_PARAMS", "recommendations")["error"]["message"]
+    )

@@ -149,6 +149,9 @@ def test_request_id_is_echoed_when_sane(client: TestClient) -> None:
     assert client.get("/v2/credits", headers=sent).headers["x-request-id"] == "trace-123"
     sent["x-request-id"] = "bad id\twith spaces"
     assert client.get("/v2/credits", headers=sent).headers["x-request-id"] != sent["x-request-id"]
+    # Repeated, the first one counts, as for x-api-key.
+    twice = [("x-api-key", "demo_key"), ("x-request-id", "first"), ("x-request-id", "second")]
+    assert client.get("/v2/credits", headers=twice).headers["x-request-id"] == "first"
 
 
 @pytest.mark.parametrize("country", sorted(SUPPORTED_COUNTRIES))

@@ -13,7 +13,7 @@ import yaml
 from starlette.testclient import TestClient
 
 from app.main import create_app
-from app.observability import JsonFormatter
+from app.observability import JsonFormatter, tenant_label
 from app.resources import OPENAPI_PATH
 from app.settings import Settings
 from tests.conftest import assert_error, balance, recommend
@@ -80,10 +80,22 @@ def test_metrics_count_requests_credits_latency_and_faults(client: TestClient) -
     text = response.text
     assert _metric(text, "emulator_requests_total", route="/v2/network", status="200") == 2
     assert _metric(text, "emulator_requests_total", status="404", code="INVALID_ACCOUNT") == 1
-    assert _metric(text, "emulator_credits_consumed_total", tenant="****_key") == 3
+    assert _metric(text, "emulator_credits_consumed_total", tenant=tenant_label("demo_key")) == 3
     assert _metric(text, "emulator_injected_faults_total", code="RATE_LIMITED") == 1
     assert _metric(text, "emulator_request_duration_seconds_count", route="/v2/network") == 4
     assert "demo_key" not in text
+
+
+def test_two_keys_that_mask_alike_keep_their_credits_apart(client: TestClient) -> None:
+    """demo_key and other_key both mask to ****_key; the label tells them apart."""
+    recommend(client, count=20)
+    recommend(client, "acc_other", key="other_key", count=30)
+    text = client.get("/metrics").text
+    assert tenant_label("demo_key").startswith("****_key#")
+    assert tenant_label("demo_key") != tenant_label("other_key")
+    assert _metric(text, "emulator_credits_consumed_total", tenant=tenant_label("demo_key")) == 2
+    assert _metric(text, "emulator_credits_consumed_total", tenant=tenant_label("other_key")) == 3
+    assert "other_key" not in text
 
 
 def test_every_response_carries_request_id_and_version(client: TestClient) -> None:
