@@ -104,7 +104,7 @@ def configure_logging(level: str) -> None:
 
 def tenant_label(api_key: str | None) -> str:
     """The masked key, which two keys can share ("****_key"), plus 6 hex of its sha256 so
-    their credits stay apart: "****_key#1c0b7e"."""
+    their credits stay apart: "****_key#a49a42" for demo_key."""
     digest = hashlib.sha256((api_key or "").encode()).hexdigest()[:6]
     return f"{mask(api_key)}#{digest}"
 
