@@ -185,7 +185,7 @@ class Emulator:
         trace.credits = cost
         return envelope.success(data, action=action, account_id=account_id, credits=cost)
 
-    def _recommendations(self, account: Account, params: object) -> tuple[bytes, int]:
+    def _recommendations(self, account: Account, params: object) -> tuple[envelope.Json, int]:
         plan = recommendations.parse(params)
         n = recommendations.returned(plan, account)
         return recommendations.data(self.generator, account, n), recommendations.cost(n)
@@ -240,5 +240,5 @@ def account_item(account: Account) -> dict[str, object]:
     }
 
 
-ActionRun = Callable[[Emulator, Account, object], tuple[bytes, int]]
+ActionRun = Callable[[Emulator, Account, object], tuple[envelope.Json, int]]
 ACTIONS: dict[str, ActionRun] = {"recommendations": Emulator._recommendations}

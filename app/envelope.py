@@ -20,14 +20,21 @@ def timestamp() -> str:
     return _last_stamp
 
 
-def success(data: bytes, *, action: str, account_id: str | None, credits: int) -> bytes:
+# Serialized JSON, whole or as parts to be joined once into the body (large arrays).
+Json = bytes | list[bytes]
+
+
+def success(data: Json, *, action: str, account_id: str | None, credits: int) -> bytes:
     """`data` is serialized JSON already; account_id is only on account-scoped calls."""
     metadata: dict[str, object] = {"action": action}
     if account_id is not None:
         metadata["account_id"] = account_id
     metadata["credits_consumed"] = credits
     metadata["timestamp"] = timestamp()
-    return b'{"success":true,"data":' + data + b',"metadata":' + orjson.dumps(metadata) + b"}"
+    tail = b',"metadata":' + orjson.dumps(metadata) + b"}"
+    if isinstance(data, bytes):
+        return b'{"success":true,"data":' + data + tail
+    return b"".join([b'{"success":true,"data":', *data, tail])
 
 
 def error(code: str, message: str, *, action: str) -> bytes:

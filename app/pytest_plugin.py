@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -47,7 +48,9 @@ class LiveServer:
             start_new_session=True,  # its own process group, so kill() takes the workers too
         )
         assert self.process.stdout is not None
-        line = self.process.stdout.readline()
+        # A server stuck before binding must not hang the test session: wait at most 30 s.
+        ready, _, _ = select.select([self.process.stdout], [], [], 30)
+        line = self.process.stdout.readline() if ready else ""
         if "listening on " not in line:
             self.process.kill()
             self.process.wait()

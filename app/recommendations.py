@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.envelope import Json
 from app.errors import InvalidParams
 from app.generator import PeopleGenerator
 from app.store import Account
@@ -44,12 +45,13 @@ def cost(n: int) -> int:
     return -(-n // PAGE_SIZE)
 
 
-def data(generator: PeopleGenerator, account: Account, n: int) -> bytes:
-    people = generator.pool(account.account_id, account.country, account.pool_size).json_array(n)
+def data(generator: PeopleGenerator, account: Account, n: int) -> Json:
+    """The `data` object in parts: envelope.success joins them once, whatever the count."""
+    pool = generator.pool(account.account_id, account.country, account.pool_size)
     pages = max(1, cost(n))
-    return (
-        b'{"recommendations":'
-        + people
-        + b',"total_results":%d,"pagination":{"results_per_page":%d,"pages_fetched":%d}}'
-        % (n, PAGE_SIZE, pages)
-    )
+    return [
+        b'{"recommendations":',
+        *pool.json_array_parts(n),
+        b',"total_results":%d,"pagination":{"results_per_page":%d,"pages_fetched":%d}}'
+        % (n, PAGE_SIZE, pages),
+    ]

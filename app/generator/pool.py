@@ -67,8 +67,19 @@ class Pool:
 
     def json_array(self, n: int) -> bytes:
         """Compact JSON array of the first min(n, size) records."""
+        return b"".join(self.json_array_parts(n))
+
+    def json_array_parts(self, n: int) -> list[bytes]:
+        """The same array as a list of parts (brackets, records, commas) that one join turns
+        into a response body: at count=1000 every intermediate copy is ~0.5 MB more to allocate
+        and fault in, and three of them took most of the request's time."""
         n = self._ensure(n)
-        return b"[" + b",".join(self._fragments[:n]) + b"]"
+        if n == 0:
+            return [b"[]"]
+        parts = [b","] * (2 * n + 1)
+        parts[0], parts[-1] = b"[", b"]"
+        parts[1::2] = self._fragments[:n]
+        return parts
 
     def records(self, n: int) -> list[dict[str, str | None]]:
         """The same records as fresh dicts, decoded from the cached JSON.

@@ -119,6 +119,14 @@ def test_a_small_count_is_the_prefix_of_a_larger_one() -> None:
     assert pool.json_array(5) == b"[" + b",".join(as_fragments(reference(50))[:5]) + b"]"
 
 
+@pytest.mark.parametrize("n", [0, 1, 2, 50])
+def test_the_array_in_parts_joins_to_the_same_bytes(n: int) -> None:
+    """The response path joins parts once; they must be exactly the array, commas included."""
+    pool = PeopleGenerator(SEED).pool(ACCOUNT, COUNTRY, 1000)
+    expected = b"[" + b",".join(as_fragments(reference(50))[:n]) + b"]"
+    assert b"".join(pool.json_array_parts(n)) == expected
+
+
 def test_pool_size_caps_the_list_but_does_not_change_the_people() -> None:
     generator = PeopleGenerator(SEED)
     assert generator.pool(ACCOUNT, COUNTRY, 30).records(1000) == generator.pool(

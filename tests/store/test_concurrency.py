@@ -185,7 +185,11 @@ def test_kill_9_mid_load_loses_no_acknowledged_debit(tmp_path: Path) -> None:
         workers = [threading.Thread(target=load, args=(i,)) for i in range(threads)]
         for worker in workers:
             worker.start()
+        deadline = time.monotonic() + 60
         while sum(acknowledged) < 300:
+            # Never wait forever: load threads stop on a transport error.
+            assert any(w.is_alive() for w in workers), "every load thread stopped early"
+            assert time.monotonic() < deadline, "300 credits not acknowledged within 60 s"
             stop.wait(0.01)
         server.kill()
         stop.set()
