@@ -1,8 +1,9 @@
 """The two answers no route gives, in the vendor's envelope like every other error.
 
 - A request the HTTP parser rejects (a bad request line, a broken header, a bad chunk) never
-  reaches the app: uvicorn answers it by itself with a text/plain 400. Our protocol answers the
-  v2 envelope, `INVALID_PARAMS`, with the request id and version headers.
+  reaches the app: uvicorn answers it by itself with a text/plain 400. Our protocol answers
+  `INVALID_PARAMS` in the shape of the path's side (the v2 envelope with the route's action, or
+  the control plane's), with the request id and version headers.
 - A refused CORS preflight is a text/plain 400 from Starlette's middleware; ours is the
   envelope too, and an accepted one is an empty 204 (browsers read only its headers).
 """
@@ -28,7 +29,12 @@ class EnvelopeHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol; only the parser's 400 differs."""
 
     def send_400_response(self, msg: str) -> None:
-        body = envelope.error("INVALID_PARAMS", MALFORMED, action="unknown")
+        # The target, when the parser got that far, picks the side's shape and the route's action.
+        path = getattr(self, "url", b"").partition(b"?")[0].decode("latin-1")
+        if is_control(path):
+            body = error_body("INVALID_PARAMS", MALFORMED)
+        else:
+            body = envelope.error("INVALID_PARAMS", MALFORMED, action=route_action(path))
         head = [
             b"HTTP/1.1 400 Bad Request",
             *(name + b": " + value for name, value in self.server_state.default_headers),

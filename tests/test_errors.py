@@ -11,6 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from app.pytest_plugin import LiveServer
+from app.server import MALFORMED
 from tests.conftest import assert_error, balance, network
 from tests.support.openapi import validate_response
 
@@ -688,19 +689,28 @@ def test_foreign_account_is_not_found_on_get(client: TestClient) -> None:
     assert_error(response, 404, "INVALID_ACCOUNT", "get_account")
 
 
-# Requests the HTTP parser itself rejects: they never reach the app, the server answers them.
+# Requests the HTTP parser itself rejects: they never reach the app, the server answers them,
+# with the route's action when the parser read the request line.
 MALFORMED_HTTP = {
-    "request-line": b"GARBAGE\r\n\r\n",
-    "header-without-colon": b"GET /v2/credits HTTP/1.1\r\nHost: e\r\nno colon here\r\n\r\n",
-    "space-in-header-name": b"GET /v2/credits HTTP/1.1\r\nHost: e\r\nx api-key: k\r\n\r\n",
+    "request-line": (b"GARBAGE\r\n\r\n", "unknown"),
+    "header-without-colon": (
+        b"GET /v2/credits HTTP/1.1\r\nHost: e\r\nno colon here\r\n\r\n",
+        "get_credits",
+    ),
+    "space-in-header-name": (
+        b"GET /v2/credits HTTP/1.1\r\nHost: e\r\nx api-key: k\r\n\r\n",
+        "get_credits",
+    ),
     "content-length-not-a-number": (
-        b"POST /v2/network HTTP/1.1\r\nHost: e\r\nContent-Length: ten\r\n\r\n{}"
+        b"POST /v2/network HTTP/1.1\r\nHost: e\r\nContent-Length: ten\r\n\r\n{}",
+        "network",
     ),
     "bad-chunk-size": (
         b"POST /v2/network HTTP/1.1\r\nHost: e\r\nx-api-key: demo_key\r\n"
-        b"Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
+        "network",
     ),
-    "http-version": b"GET /v2/credits HTTP/7.3\r\nHost: e\r\n\r\n",
+    "http-version": (b"GET /v2/credits HTTP/7.3\r\nHost: e\r\n\r\n", "get_credits"),
 }
 
 
@@ -729,12 +739,16 @@ def _raw_exchange(server: LiveServer, request: bytes) -> httpx.Response:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("request_bytes", MALFORMED_HTTP.values(), ids=MALFORMED_HTTP.keys())
-def test_malformed_http_is_answered_in_the_envelope(live: LiveServer, request_bytes: bytes) -> None:
+@pytest.mark.parametrize(
+    ("request_bytes", "action"), MALFORMED_HTTP.values(), ids=MALFORMED_HTTP.keys()
+)
+def test_malformed_http_is_answered_in_the_envelope(
+    live: LiveServer, request_bytes: bytes, action: str
+) -> None:
     with httpx.Client(base_url=live.base_url) as client:
         before = balance(client)
         response = _raw_exchange(live, request_bytes)
-        body = assert_error(response, 400, "INVALID_PARAMS", "unknown")
+        body = assert_error(response, 400, "INVALID_PARAMS", action)
         assert "Malformed HTTP request" in body["error"]["message"]
         assert response.headers["content-length"] == str(len(response.content))
         assert response.headers["x-emulator-version"]
@@ -742,6 +756,14 @@ def test_malformed_http_is_answered_in_the_envelope(live: LiveServer, request_by
         validate_response("post", "/v2/network", 400, body)
         # The server goes on serving, and nothing was billed.
         assert balance(client) == before
+
+
+@pytest.mark.slow
+def test_malformed_http_on_the_control_plane_is_in_its_shape(live: LiveServer) -> None:
+    request = b"PATCH /_emulator/keys/demo_key HTTP/1.1\r\nHost: e\r\nContent-Length: x\r\n\r\n"
+    response = _raw_exchange(live, request)
+    assert response.status_code == 400
+    assert response.json() == {"error": {"code": "INVALID_PARAMS", "message": MALFORMED}}
 
 
 @pytest.mark.slow
