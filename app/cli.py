@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sqlite3
+import socket
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -13,10 +13,7 @@ from collections.abc import Sequence
 from pydantic import SecretStr, ValidationError
 
 from app import __version__
-from app.fixtures import FixtureError
-from app.settings import Settings
-
-ENV_PREFIX = "EMULATOR_"
+from app.settings import ENV_PREFIX, Settings, explain
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,22 +40,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _explain(error: ValidationError) -> str:
-    first = error.errors()[0]
-    name = str(first["loc"][0]) if first["loc"] else ""
-    # A model-level check (workers vs. state) has no field, and pydantic prefixes its message.
-    where = f" --{name.replace('_', '-')} / {ENV_PREFIX}{name.upper()}" if name else "s"
-    message = first["msg"].removeprefix("Value error, ")
-    return f"linkup-emulator: invalid setting{where}: {message}"
-
-
 def load_settings(argv: Sequence[str] | None = None) -> Settings:
     """Flags beat the environment, which beats the defaults; a bad value exits with one line."""
     given = vars(_parser().parse_args(argv))
     try:
         return Settings(**given)
     except ValidationError as error:
-        sys.exit(_explain(error))
+        sys.exit(explain(error))
 
 
 def _export(settings: Settings) -> None:
@@ -75,12 +63,27 @@ def _export(settings: Settings) -> None:
         os.environ[f"{ENV_PREFIX}{name.upper()}"] = str(value)
 
 
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound as uvicorn binds it; a port in use or an unknown host is one
+    line naming the setting (uvicorn would log its error, then exit with status 3)."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        reason = error.strerror or str(error)
+        sys.exit(f"linkup-emulator: cannot listen on --host {host} --port {port}: {reason}")
+    sock.set_inheritable(True)  # the worker processes serve it too
+    return sock
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     settings = load_settings(argv)
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    from app.main import create_app, long_lived
+    from app.main import build, long_lived
     from app.server import EnvelopeHttpToolsProtocol
 
     _export(settings)
@@ -89,13 +92,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         # Metrics add up across workers through files in this folder (prometheus-client's way).
         metrics_dir = tempfile.mkdtemp(prefix="emulator-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-    try:
-        # Built once here so a bad fixture or state path stops the start before any worker forks.
-        app = create_app(settings)
-    except FixtureError as error:
-        sys.exit(f"linkup-emulator: {error}")
-    except sqlite3.Error as error:
-        sys.exit(f"linkup-emulator: cannot open the state {settings.state}: {error}")
+    # Built once here so a bad fixture or state path stops the start before any worker forks.
+    app = build(settings)
     config = uvicorn.Config(
         "app.main:app" if settings.workers > 1 else app,
         host=settings.host,
@@ -107,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         ws="none",  # no WebSocket route exists: an Upgrade header is just a header
         server_header=False,
     )
-    sock = config.bind_socket()
+    sock = _listen(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
     if ":" in host:
         host = f"[{host}]"  # an IPv6 address, bracketed as URLs want

@@ -10,7 +10,14 @@ from pydantic import BaseModel, ValidationError
 
 from app import envelope
 from app.dispatch import MAX_BODY, Emulator, account_item
-from app.models import AccountPatch, FaultSpec, TenantPatch, TenantSpec, parse_whole
+from app.models import (
+    AccountPatch,
+    FaultSpec,
+    TenantPatch,
+    TenantSpec,
+    first_problem,
+    parse_whole,
+)
 from app.store import FaultRule
 
 PREFIX = "/_emulator"
@@ -75,9 +82,9 @@ def parse(model: type[Model], raw: bytes | None) -> Model:
     try:
         return model.model_validate_json(raw or b"null")
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "body"
-        raise ControlError(f"{where}: {first['msg']}") from exc
+        loc, message = first_problem(exc)
+        where = ".".join(str(part) for part in loc) or "body"
+        raise ControlError(f"{where}: {message}") from exc
 
 
 def report(emulator: Emulator, api_key: str) -> dict[str, object]:

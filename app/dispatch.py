@@ -180,7 +180,9 @@ class Emulator:
             raise InvalidApiKey(MSG_INVALID_API_KEY)
         if not charge.ok:
             raise InsufficientCredits(
-                MSG_INSUFFICIENT_CREDITS.format(cost=cost, balance=charge.balance)
+                MSG_INSUFFICIENT_CREDITS.format(
+                    cost=cost, credits="credit" if cost == 1 else "credits", balance=charge.balance
+                )
             )
         trace.credits = cost
         return envelope.success(data, action=action, account_id=account_id, credits=cost)

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from app.models import FixtureFile, TenantSpec
+from app.models import FixtureFile, TenantSpec, first_problem
 
 
 class FixtureError(Exception):
@@ -38,10 +38,10 @@ def load_file(path: Path) -> list[TenantSpec]:
     try:
         return FixtureFile.model_validate(raw).tenants
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = _location(first["loc"]) or "(top level)"
+        loc, message = first_problem(exc)
+        where = _location(loc) or "(top level)"
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise FixtureError(f"{path}: {where}: {first['msg']}{more}") from exc
+        raise FixtureError(f"{path}: {where}: {message}{more}") from exc
 
 
 def load(path: Path) -> list[TenantSpec]:
@@ -50,17 +50,18 @@ def load(path: Path) -> list[TenantSpec]:
     keys: dict[str, Path] = {}
     accounts: dict[str, Path] = {}
     for file in _files(path):
-        for tenant in load_file(file):
+        for t, tenant in enumerate(load_file(file)):
             if tenant.api_key in keys:
                 raise FixtureError(
-                    f"{file}: api_key '{tenant.api_key}' is also in {keys[tenant.api_key]}"
+                    f"{file}: tenants[{t}].api_key: '{tenant.api_key}' is also in"
+                    f" {keys[tenant.api_key]}"
                 )
             keys[tenant.api_key] = file
-            for account in tenant.accounts:
+            for a, account in enumerate(tenant.accounts):
                 if account.account_id in accounts:
                     raise FixtureError(
-                        f"{file}: account_id '{account.account_id}' is also in"
-                        f" {accounts[account.account_id]}"
+                        f"{file}: tenants[{t}].accounts[{a}].account_id: '{account.account_id}'"
+                        f" is also in {accounts[account.account_id]}"
                     )
                 accounts[account.account_id] = file
             tenants.append(tenant)

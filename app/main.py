@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import gc
 import logging
+import sqlite3
+import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
@@ -29,7 +32,7 @@ from app.errors import (
 from app.generator import PeopleGenerator
 from app.observability import Metrics, Observability, configure_logging
 from app.server import EnvelopeCORSMiddleware
-from app.settings import Settings
+from app.settings import Settings, explain
 from app.store import StoreConflict
 from app.store.sqlite import SqliteStore
 
@@ -151,13 +154,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 _default: FastAPI | None = None
 
 
+def build(settings: Settings | None = None) -> FastAPI:
+    """create_app for a server's start: a bad setting, fixture or state file exits with one
+    line, whether the start is `linkup-emulator` or `uvicorn app.main:app`."""
+    try:
+        settings = settings or Settings()
+    except ValidationError as error:  # an EMULATOR_* variable
+        sys.exit(explain(error))
+    try:
+        return create_app(settings)
+    except fixtures.FixtureError as error:
+        sys.exit(f"linkup-emulator: {error}")
+    except sqlite3.Error as error:
+        sys.exit(f"linkup-emulator: cannot open the state {settings.state}: {error}")
+
+
 def __getattr__(name: str) -> FastAPI:
     """`uvicorn app.main:app` builds the app from the environment on first use, not at import."""
     global _default
     if name != "app":
         raise AttributeError(name)
     if _default is None:
-        _default = create_app()
+        _default = build()
         long_lived()
     return _default
 

@@ -12,6 +12,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictFloat,
+    ValidationError,
     field_validator,
     model_validator,
 )
@@ -20,6 +21,13 @@ from app.errors import FORCIBLE
 from app.generator import SUPPORTED_COUNTRIES
 
 Status = Literal["active", "inactive"]
+
+
+def first_problem(error: ValidationError) -> tuple[tuple[int | str, ...], str]:
+    """The first error's location and message, without pydantic's "Value error, " prefix
+    (the message of a check of ours reads as it was written)."""
+    first = error.errors()[0]
+    return tuple(first["loc"]), first["msg"].removeprefix("Value error, ")
 
 
 def _whole(value: object) -> object:
@@ -78,12 +86,13 @@ class AccountSpec(Strict):
                 raise ValueError(f"'{value}' is not a real date and time") from None
         return value
 
-    @model_validator(mode="after")
-    def _known_country(self) -> AccountSpec:
-        if self.country not in SUPPORTED_COUNTRIES:
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, value: str) -> str:
+        if value not in SUPPORTED_COUNTRIES:
             supported = ", ".join(sorted(SUPPORTED_COUNTRIES))
-            raise ValueError(f"country '{self.country}' is not one of {supported}")
-        return self
+            raise ValueError(f"country '{value}' is not one of {supported}")
+        return value
 
 
 class TenantSpec(Strict):
@@ -128,12 +137,17 @@ class FaultSpec(Strict):
     times: Annotated[Whole, Field(ge=1, le=10**9)] | None = None
     probability: Annotated[StrictFloat, Field(ge=0, le=1)] | None = None
 
+    @field_validator("error")
+    @classmethod
+    def _forcible(cls, value: str | None) -> str | None:
+        if value is not None and value not in FORCIBLE:
+            raise ValueError(f"'{value}' is not one of {', '.join(FORCIBLE)}")
+        return value
+
     @model_validator(mode="after")
     def _coherent(self) -> FaultSpec:
         if self.error is None and self.delay_ms is None:
             raise ValueError("a fault needs an error and/or a delay_ms")
-        if self.error is not None and self.error not in FORCIBLE:
-            raise ValueError(f"error '{self.error}' is not one of {', '.join(FORCIBLE)}")
         if self.times is not None and self.probability is not None:
             raise ValueError("give times or probability, not both")
         return self

@@ -5,14 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.models import first_problem
 from app.resources import DEFAULT_FIXTURES
+
+ENV_PREFIX = "EMULATOR_"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="EMULATOR_", extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
 
     host: str = Field("127.0.0.1", description="interface to bind")
     port: int = Field(8000, ge=0, le=65535, description="port to bind; 0 picks a free one")
@@ -57,3 +60,12 @@ class Settings(BaseSettings):
                 "each worker process would otherwise hold its own ':memory:' balances"
             )
         return self
+
+
+def explain(error: ValidationError) -> str:
+    """A bad setting as the one line a failed start prints, naming its flag and variable."""
+    loc, message = first_problem(error)
+    name = str(loc[0]) if loc else ""
+    # A model-level check (workers vs. state) has no field.
+    where = f" --{name.replace('_', '-')} / {ENV_PREFIX}{name.upper()}" if name else "s"
+    return f"linkup-emulator: invalid setting{where}: {message}"

@@ -336,6 +336,42 @@ def test_the_console_script_refuses_to_start_with_one_line(
     assert mentions in lines[0]
 
 
+def test_a_port_in_use_or_an_unknown_host_is_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        for host, reason in (("127.0.0.1", "Address already in use"), ("256.1.1.1", "")):
+            result = subprocess.run(
+                [str(SCRIPT), "--host", host, "--port", port],
+                capture_output=True,
+                text=True,
+                env=emulator_env(),
+                timeout=30,
+            )
+            assert result.returncode == 1
+            assert result.stdout == ""
+            (line,) = result.stderr.splitlines()
+            assert line.startswith(f"linkup-emulator: cannot listen on --host {host} --port {port}")
+            assert reason in line
+
+
+@pytest.mark.parametrize(
+    "env",
+    [_broken_fixture, _state_not_sqlite, lambda _: {"EMULATOR_RATE_LIMIT": "-1"}],
+    ids=["fixture", "state", "setting"],
+)
+def test_uvicorn_app_main_app_refuses_to_start_with_one_line(tmp_path: Path, env: Any) -> None:
+    """`uvicorn app.main:app` builds the app on import: the same one line, not a traceback."""
+    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--port", "0"]
+    result = subprocess.run(
+        command, capture_output=True, text=True, env=emulator_env(**env(tmp_path)), timeout=30
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1].startswith("linkup-emulator: ")
+
+
 # real starts -------------------------------------------------------------------------------------
 
 

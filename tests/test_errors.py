@@ -398,7 +398,7 @@ CASES: list[tuple[str, Any, str | None, dict[str, str], int, str, str, str]] = [
         402,
         "INSUFFICIENT_CREDITS",
         "recommendations",
-        "balance is 0",
+        "This call costs 1 credit but the balance is 0",
     ),
     (
         "credits-short",
@@ -408,7 +408,7 @@ CASES: list[tuple[str, Any, str | None, dict[str, str], int, str, str, str]] = [
         402,
         "INSUFFICIENT_CREDITS",
         "recommendations",
-        "costs 2",
+        "This call costs 2 credits but the balance is 1",
     ),
     # emulator headers are checked right after the key
     (
