@@ -10,8 +10,8 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from app.pytest_plugin import LiveServer
 from app.server import MALFORMED
+from pytest_linkup_emulator import LiveServer
 from tests.conftest import assert_error, balance, network
 from tests.support.openapi import validate_response
 

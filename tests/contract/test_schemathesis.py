@@ -19,8 +19,8 @@ from schemathesis.config._auth import AuthConfig
 
 from app.errors import FORCIBLE
 from app.main import create_app
-from app.pytest_plugin import LiveServer
 from app.settings import Settings
+from pytest_linkup_emulator import LiveServer
 
 OPENAPI = Path(__file__).parents[2] / "openapi.yaml"
 SEED = "contract"

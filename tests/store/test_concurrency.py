@@ -14,8 +14,8 @@ import pytest
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from app.models import TenantSpec
-from app.pytest_plugin import LiveServer
 from app.store.sqlite import SqliteStore
+from pytest_linkup_emulator import LiveServer
 
 CALLS, THREADS, COST, START = 400, 16, 2, 500
 TENANT: dict[str, Any] = {

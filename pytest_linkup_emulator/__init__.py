@@ -9,6 +9,11 @@ Loaded automatically once linkup-emulator is installed (entry point `pytest11`):
 `linkup` drives the app in process (no socket); `linkup_live` starts the real server on a free
 127.0.0.1 port and gives its `base_url`. Both hand each test a fresh tenant (its own key, account
 and balance), tuned with `@pytest.mark.linkup(credits=5, rate_limit=2, country="FR", pool_size=3)`.
+
+This module stands outside the emulator's package, `app`, and imports it only when a fixture
+needs it: pytest loads every installed plugin into every suite, and many projects have an `app`
+package of their own, which would shadow ours. In such a project `linkup_live` still works (the
+server runs in its own process), and `linkup` says why it can't.
 """
 
 from __future__ import annotations
@@ -35,9 +40,17 @@ class LiveServer:
     """A `linkup-emulator` process on 127.0.0.1 with a free port, started and stopped by you."""
 
     def __init__(self, args: Sequence[str] = (), env: dict[str, str] | None = None) -> None:
-        command = [sys.executable, "-m", "app.cli", "--host", "127.0.0.1", "--port", "0", *args]
-        # Only what the caller passes configures it, not EMULATOR_* left in the shell.
-        inherited = {k: v for k, v in os.environ.items() if not k.startswith("EMULATOR_")}
+        # -P: the working directory is not put on sys.path, so a project's own `app` package
+        # can't stand in for the emulator's.
+        command = [sys.executable, "-P", "-m", "app.cli", "--host", "127.0.0.1", "--port", "0"]
+        command += args
+        # Only what the caller passes configures it, not EMULATOR_* left in the shell (nor a
+        # PYTHONPATH that may lead to another `app`).
+        inherited = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("EMULATOR_") and k != "PYTHONPATH"
+        }
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
         self.process = subprocess.Popen(
             command,
@@ -179,11 +192,27 @@ def _seed(config: pytest.Config) -> str:
     return seed
 
 
+def _require_our_app() -> None:
+    """The in-process fixture imports the emulator's `app`; a project's own `app` package,
+    imported first or found first on sys.path, takes that name in this process."""
+    import app
+
+    if getattr(app, "DISTRIBUTION", None) != "linkup-emulator":
+        where = getattr(app, "__file__", None) or list(getattr(app, "__path__", []))
+        pytest.fail(
+            f"the linkup fixture needs linkup-emulator's package `app`, but `app` here is {where}"
+            " (your project's own). Use the linkup_live fixture, which runs the emulator in its"
+            " own process.",
+            pytrace=False,
+        )
+
+
 @pytest.fixture(scope="session")
 def linkup_app(pytestconfig: pytest.Config) -> Iterator[Any]:
     """One in-process emulator app for the session (tests stay isolated by tenant)."""
     from starlette.testclient import TestClient
 
+    _require_our_app()
     from app.main import create_app
     from app.settings import Settings
 
