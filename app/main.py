@@ -20,6 +20,7 @@ from app import __version__, fixtures
 from app.api import control as control_routes
 from app.api import docs, network
 from app.control import ControlError, Missing, WrongMethod, error_body, is_control
+from app.cors import EnvelopeCORSMiddleware
 from app.dispatch import Emulator
 from app.errors import (
     MSG_METHOD_NOT_ALLOWED,
@@ -31,7 +32,6 @@ from app.errors import (
 )
 from app.generator import PeopleGenerator
 from app.observability import Metrics, Observability, configure_logging
-from app.server import EnvelopeCORSMiddleware
 from app.settings import Settings, explain
 from app.store import StoreConflict
 from app.store.sqlite import SqliteStore
@@ -61,7 +61,10 @@ def _allowed_methods(request: Request) -> list[str]:
     """Every method some route takes on this path, for the 405's Allow header."""
     methods: set[str] = set()
     # Inside a mount the scope's root_path has grown by the mount's path; match from the top.
-    scope = {**request.scope, "root_path": request.scope.get("app_root_path", "")}
+    scope = {
+        **request.scope,
+        "root_path": request.scope.get("app_root_path", request.scope.get("root_path", "")),
+    }
     for route in request.app.state.leaf_routes:
         match, _ = route.matches(scope)
         if match is not Match.NONE:
@@ -124,7 +127,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redirect_slashes=False,
     )
     app.state.emulator = emulator
-    app.state.metrics = Metrics()
+    token = settings.admin_token
+    app.state.metrics = Metrics(token.get_secret_value().encode() if token else b"")
     app.state.started = time.monotonic()
     routers = (network.router, control_routes.router, docs.router)
     for router in routers:

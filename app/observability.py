@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import os
 import re
@@ -102,17 +103,20 @@ def configure_logging(level: str) -> None:
     log.setLevel(level.upper())
 
 
-def tenant_label(api_key: str | None) -> str:
-    """The masked key, which two keys can share ("****_key"), plus 6 hex of its sha256 so
-    their credits stay apart: "****_key#a49a42" for demo_key."""
-    digest = hashlib.sha256((api_key or "").encode()).hexdigest()[:6]
+def tenant_label(api_key: str | None, secret: bytes = b"") -> str:
+    """The masked key, which two keys can share ("****_key"), plus 6 hex of an HMAC-SHA256 of
+    it so their credits stay apart: "****_key#7f4711" for demo_key without a secret. The secret
+    is the admin token when one is set: /metrics is open, and with the mask's length and last
+    4 characters an unkeyed hash would let a short key be guessed offline."""
+    digest = hmac.new(secret, (api_key or "").encode(), hashlib.sha256).hexdigest()[:6]
     return f"{mask(api_key)}#{digest}"
 
 
 class Metrics:
     """Per-app metrics; with PROMETHEUS_MULTIPROC_DIR set (several workers) they add up."""
 
-    def __init__(self) -> None:
+    def __init__(self, label_secret: bytes = b"") -> None:
+        self._label_secret = label_secret
         self.multiprocess = "PROMETHEUS_MULTIPROC_DIR" in os.environ
         self._counters: dict[tuple[str, int, str | None], Counter] = {}
         self._histograms: dict[str, Histogram] = {}
@@ -158,7 +162,7 @@ class Metrics:
             tenant = self._tenants.get(entry.api_key)
             if tenant is None:
                 tenant = self._tenants[entry.api_key] = self.credits.labels(
-                    tenant_label(entry.api_key)
+                    tenant_label(entry.api_key, self._label_secret)
                 )
             tenant.inc(entry.credits)
         if entry.injected:

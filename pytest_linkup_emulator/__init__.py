@@ -28,6 +28,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -41,16 +42,16 @@ class LiveServer:
 
     def __init__(self, args: Sequence[str] = (), env: dict[str, str] | None = None) -> None:
         # -P: the working directory is not put on sys.path, so a project's own `app` package
-        # can't stand in for the emulator's.
+        # can't stand in for the emulator's; the folder holding ours (beside this package, in
+        # a wheel or a checkout) goes first on PYTHONPATH, ahead of whatever the project set.
         command = [sys.executable, "-P", "-m", "app.cli", "--host", "127.0.0.1", "--port", "0"]
         command += args
-        # Only what the caller passes configures it, not EMULATOR_* left in the shell (nor a
-        # PYTHONPATH that may lead to another `app`).
-        inherited = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith("EMULATOR_") and k != "PYTHONPATH"
-        }
+        # Only what the caller passes configures it, not EMULATOR_* left in the shell.
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("EMULATOR_")}
+        ours = Path(__file__).resolve().parent.parent
+        if (ours / "app" / "__init__.py").is_file():
+            search = [str(ours), *filter(None, [inherited.get("PYTHONPATH")])]
+            inherited["PYTHONPATH"] = os.pathsep.join(search)
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
         self.process = subprocess.Popen(
             command,

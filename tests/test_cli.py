@@ -341,7 +341,11 @@ def test_a_port_in_use_or_an_unknown_host_is_one_line(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = str(taken.getsockname()[1])
-        for host, reason in (("127.0.0.1", "Address already in use"), ("256.1.1.1", "")):
+        # 192.0.2.1 is TEST-NET-1: never an address of this machine, and no DNS involved.
+        for host, reason in (
+            ("127.0.0.1", "Address already in use"),
+            ("192.0.2.1", "Cannot assign requested address"),
+        ):
             result = subprocess.run(
                 [str(SCRIPT), "--host", host, "--port", port],
                 capture_output=True,

@@ -10,7 +10,9 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from app.main import create_app
 from app.server import MALFORMED
+from app.settings import Settings
 from pytest_linkup_emulator import LiveServer
 from tests.conftest import assert_error, balance, network
 from tests.support.openapi import validate_response
@@ -625,6 +627,14 @@ def test_a_docs_asset_ignores_range(client: TestClient, header: str) -> None:
     assert (ranged.status_code, ranged.content) == (200, whole.content)
 
 
+def test_allow_is_right_behind_a_root_path(settings: Settings) -> None:
+    """Behind a proxy that sets root_path (or `uvicorn --root-path`), Allow still lists them."""
+    with TestClient(create_app(settings), root_path="/api") as client:
+        assert client.put("/api/v2/credits").headers["allow"] == "GET, HEAD"
+        assert client.put("/api/_emulator/faults").headers["allow"] == "DELETE, GET, HEAD, POST"
+        assert client.put("/api/docs/assets/swagger-ui.css").headers["allow"] == "GET, HEAD"
+
+
 def test_a_wrong_method_on_a_docs_asset_names_get_and_head(client: TestClient) -> None:
     response = client.put("/docs/assets/swagger-ui.css")
     assert response.headers["allow"] == "GET, HEAD"
@@ -728,13 +738,17 @@ def _raw_exchange(server: LiveServer, request: bytes) -> httpx.Response:
         sock.sendall(request)
         answer = b""
         while b"\r\n\r\n" not in answer:
-            answer += sock.recv(65536)
+            chunk = sock.recv(65536)
+            assert chunk, f"the server closed the connection after {answer!r}"
+            answer += chunk
         head, _, content = answer.partition(b"\r\n\r\n")
         status_line, *lines = head.decode("latin-1").split("\r\n")
         headers = [tuple(line.split(": ", 1)) for line in lines]
         length = int(dict((k.lower(), v) for k, v in headers).get("content-length", "0"))
         while len(content) < length:
-            content += sock.recv(65536)
+            chunk = sock.recv(65536)
+            assert chunk, "the server closed the connection mid-body"
+            content += chunk
     return httpx.Response(int(status_line.split()[1]), headers=headers, content=content)
 
 
@@ -771,11 +785,14 @@ def test_a_websocket_upgrade_is_answered_as_plain_http(live: LiveServer) -> None
     """No route speaks WebSocket: the Upgrade is ignored and the request answered as any other
     (uvicorn would otherwise answer a bare text/plain 403 of its own)."""
     request = (
-        b"POST /v2/network HTTP/1.1\r\nHost: e\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-        b"Content-Length: 2\r\n\r\n{}"
+        b"GET /v2/credits HTTP/1.1\r\nHost: e\r\nx-api-key: demo_key\r\nUpgrade: websocket\r\n"
+        b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        b"Sec-WebSocket-Version: 13\r\n\r\n"
     )
-    assert_error(_raw_exchange(live, request), 403, "INVALID_API_KEY", "network")
+    response = _raw_exchange(live, request)
+    assert response.status_code == 200
+    assert response.json()["metadata"]["action"] == "get_credits"
+    assert isinstance(response.json()["data"]["credits"], int)
 
 
 def test_a_delay_wrapped_in_a_no_break_space_is_refused(client: TestClient) -> None:

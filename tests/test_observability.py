@@ -96,6 +96,18 @@ def test_two_keys_that_mask_alike_keep_their_credits_apart(client: TestClient) -
     assert _metric(text, "emulator_credits_consumed_total", tenant=tenant_label("demo_key")) == 2
     assert _metric(text, "emulator_credits_consumed_total", tenant=tenant_label("other_key")) == 3
     assert "other_key" not in text
+    # With an admin token the hash is keyed with it: /metrics alone can't confirm a guessed key.
+    assert tenant_label("demo_key", b"token") != tenant_label("demo_key")
+    with TestClient(
+        create_app(Settings(admin_token="token", log_level="warning"))  # type: ignore[arg-type]
+    ) as guarded:
+        recommend(guarded, count=10)
+        text = guarded.get("/metrics").text
+    assert _metric(text, "emulator_credits_consumed_total", tenant=tenant_label("demo_key")) == 0
+    assert (
+        _metric(text, "emulator_credits_consumed_total", tenant=tenant_label("demo_key", b"token"))
+        == 1
+    )
 
 
 def test_every_response_carries_request_id_and_version(client: TestClient) -> None:
