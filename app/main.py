@@ -31,7 +31,7 @@ from app.errors import (
     NotFound,
 )
 from app.generator import PeopleGenerator
-from app.observability import Metrics, Observability, configure_logging
+from app.observability import Metrics, Observability, configure_logging, log
 from app.settings import Settings, explain
 from app.store import StoreConflict
 from app.store.sqlite import SqliteStore
@@ -103,6 +103,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level)
     tenants = fixtures.load(settings.fixtures)
+    if not tenants:
+        # Allowed (CI jobs may create every tenant at runtime), but a wrong path looks the same.
+        log.warning(
+            f"no tenants in {settings.fixtures}: every key is refused (403) until one is created"
+            " with POST /_emulator/keys"
+        )
     store = SqliteStore(settings.state, shared=settings.workers > 1)
     try:
         store.seed_fixtures(tenants)

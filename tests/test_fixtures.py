@@ -176,3 +176,22 @@ def test_a_fixture_account_owned_by_another_key_in_the_state_stops_the_start(
     clash = write(tmp_path, "two.yaml", GOOD.replace("k1", "k2").replace("a1", "a2"))
     with pytest.raises(FixtureError, match="account_id 'a2' of fixture tenant 'k2'"):
         create_app(Settings(state=state, fixtures=clash, log_level="warning"))
+
+
+def test_an_empty_folder_starts_but_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No tenant at all is allowed (a CI job may create its own), yet looks like a wrong path."""
+    from app.main import create_app
+    from app.observability import log
+    from app.settings import Settings
+
+    log.addHandler(caplog.handler)  # the emulator's logger doesn't propagate to the root
+    try:
+        create_app(Settings(fixtures=tmp_path, log_level="warning"))
+    finally:
+        log.removeHandler(caplog.handler)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"no tenants in {tmp_path}: every key is refused (403) until one is created"
+        " with POST /_emulator/keys"
+    ]
