@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar, TypeVar
+from typing import TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
 
 from app import envelope
-from app.dispatch import MAX_BODY, Emulator, account_item
+from app.dispatch import MAX_BODY, Emulator, account_item, route_action
+from app.errors import CodedError
 from app.models import (
     AccountPatch,
     FaultSpec,
@@ -33,16 +34,19 @@ def error_body(code: str, message: str) -> bytes:
     return orjson.dumps({"error": {"code": code, "message": message}})
 
 
-class ControlError(Exception):
+def error_for_path(path: str, code: str, message: str, action: str | None = None) -> bytes:
+    """An error body in the shape of the path's side, for answers given outside the routes:
+    plain JSON under /_emulator, else the v2 envelope with `action` (by default the route's)."""
+    if is_control(path):
+        return error_body(code, message)
+    return envelope.error(code, message, action=route_action(path) if action is None else action)
+
+
+class ControlError(CodedError):
     """Plain JSON {"error": {"code", "message"}}: the control plane is not the vendor's API."""
 
-    code: ClassVar[str] = "INVALID_PARAMS"
-    status: ClassVar[int] = 400
-
-    def __init__(self, message: str, *, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.headers = headers or {}
+    code = "INVALID_PARAMS"
+    status = 400
 
 
 class Unauthorized(ControlError):

@@ -13,9 +13,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from app import envelope
-from app.control import error_body, is_control
-from app.dispatch import route_action
+from app.control import error_for_path
 
 
 class EnvelopeCORSMiddleware(CORSMiddleware):
@@ -41,8 +39,5 @@ class EnvelopeCORSMiddleware(CORSMiddleware):
             return Response(status_code=204, headers=headers)
         refused = bytes(answer.body).decode().removeprefix("Disallowed CORS ")
         message = f"CORS preflight refused: {refused} not allowed"
-        if is_control(path):
-            body = error_body("INVALID_PARAMS", message)
-        else:
-            body = envelope.error("INVALID_PARAMS", message, action=route_action(path))
+        body = error_for_path(path, "INVALID_PARAMS", message)
         return Response(body, 400, headers, media_type="application/json")

@@ -16,16 +16,24 @@ MSG_METHOD_NOT_ALLOWED = "Method {method} is not allowed on {path}"
 MSG_INJECTED = "Error injected by the emulator ({source})"
 
 
-class ApiError(Exception):
-    """An error answered in the vendor's envelope with its code's HTTP status."""
+class CodedError(Exception):
+    """An error with a code, its HTTP status, a message and extra headers; its family decides
+    the body's shape (ApiError: the vendor's envelope; control.ControlError: plain JSON)."""
 
-    code: ClassVar[str] = "INTERNAL_ERROR"
-    status: ClassVar[int] = 500
+    code: ClassVar[str]
+    status: ClassVar[int]
 
     def __init__(self, message: str, *, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.headers = headers or {}
+
+
+class ApiError(CodedError):
+    """An error answered in the vendor's envelope with its code's HTTP status."""
+
+    code = "INTERNAL_ERROR"
+    status = 500
 
 
 class InvalidApiKey(ApiError):

@@ -23,7 +23,7 @@ from prometheus_client import (
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import __version__, envelope
-from app.control import error_body, is_control, mask
+from app.control import error_for_path, mask
 from app.dispatch import Emulator, Trace, route_action, route_template
 from app.errors import MSG_INTERNAL_ERROR
 from app.store import JournalEntry
@@ -244,10 +244,8 @@ class Observability:
             state["code"] = "INTERNAL_ERROR"
             if not response_started:
                 trace = state.get("trace")
-                action = trace.action if trace else route_action(scope["path"])
-                body = envelope.error("INTERNAL_ERROR", MSG_INTERNAL_ERROR, action=action)
-                if is_control(scope["path"]):  # the control plane answers plain JSON
-                    body = error_body("INTERNAL_ERROR", MSG_INTERNAL_ERROR)
+                action = trace.action if trace else None
+                body = error_for_path(scope["path"], "INTERNAL_ERROR", MSG_INTERNAL_ERROR, action)
                 await send_with_headers(
                     {
                         "type": "http.response.start",

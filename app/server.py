@@ -13,9 +13,8 @@ import os
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from app import __version__, envelope
-from app.control import error_body, is_control
-from app.dispatch import route_action
+from app import __version__
+from app.control import error_for_path
 from app.observability import log
 
 MALFORMED = "Malformed HTTP request: the request line, a header or the body framing is invalid"
@@ -27,10 +26,7 @@ class EnvelopeHttpToolsProtocol(HttpToolsProtocol):
     def send_400_response(self, msg: str) -> None:
         # The target, when the parser got that far, picks the side's shape and the route's action.
         path = getattr(self, "url", b"").partition(b"?")[0].decode("latin-1")
-        if is_control(path):
-            body = error_body("INVALID_PARAMS", MALFORMED)
-        else:
-            body = envelope.error("INVALID_PARAMS", MALFORMED, action=route_action(path))
+        body = error_for_path(path, "INVALID_PARAMS", MALFORMED)
         request_id = os.urandom(16).hex()
         log.warning("malformed HTTP request", extra={"fields": {"request_id": request_id}})
         head = [

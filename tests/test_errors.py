@@ -553,6 +553,20 @@ def test_unexpected_exception_is_internal_error_without_details(
     assert balance(client) == 1000
 
 
+def test_unexpected_exception_on_the_control_plane_is_its_plain_500(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def explode(*_: object) -> object:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(client.app.state.emulator.store, "tenant", explode)  # type: ignore[attr-defined]
+    response = client.get("/_emulator/keys/demo_key")
+    assert response.status_code == 500
+    assert response.json() == {
+        "error": {"code": "INTERNAL_ERROR", "message": "An unexpected error occurred"}
+    }
+
+
 @pytest.mark.parametrize(
     ("method", "path", "status", "code", "action", "allow"),
     [
