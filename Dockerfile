@@ -12,7 +12,6 @@ WORKDIR /src
 COPY pyproject.toml README.md constraints.txt openapi.yaml ./
 COPY fixtures/ fixtures/
 COPY app/ app/
-COPY pytest_linkup_emulator/ pytest_linkup_emulator/
 # Non-editable on purpose: the image must not depend on /src, which stage 2 leaves behind.
 RUN /opt/venv/bin/pip install -c constraints.txt .
 

@@ -17,16 +17,16 @@ run: install
 	$(BIN)/linkup-emulator
 
 lint: install
-	$(BIN)/ruff check app pytest_linkup_emulator tests bench
-	$(BIN)/ruff format --check app pytest_linkup_emulator tests bench
+	$(BIN)/ruff check app tests bench
+	$(BIN)/ruff format --check app tests bench
 	$(BIN)/mypy
 
 test: lint
 	$(BIN)/pytest
 
 format: install
-	$(BIN)/ruff check --fix app pytest_linkup_emulator tests bench
-	$(BIN)/ruff format app pytest_linkup_emulator tests bench
+	$(BIN)/ruff check --fix app tests bench
+	$(BIN)/ruff format app tests bench
 
 bench: install
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
@@ -37,7 +37,7 @@ profile: install
 	$(BIN)/python bench/profile.py
 
 snapshot: install
-	$(BIN)/python -m app.generator.snapshot
+	$(BIN)/python -m linkup_emulator.generator.snapshot
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -33,7 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.generator import PeopleGenerator
+from linkup_emulator.generator import PeopleGenerator
 
 COUNTS = (10, 100, 1000)
 COUNTRY, LOCALE = "FR", "fr_FR"

@@ -19,10 +19,10 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from app.cli import load_settings
-from app.main import create_app
-from app.resources import DEFAULT_FIXTURES
-from app.settings import Settings
+from linkup_emulator.cli import load_settings
+from linkup_emulator.main import create_app
+from linkup_emulator.resources import DEFAULT_FIXTURES
+from linkup_emulator.settings import Settings
 
 SCRIPT = Path(sys.executable).parent / "linkup-emulator"
 LISTENING = re.compile(r"^linkup-emulator listening on (http://127\.0\.0\.1:(\d+))$")
@@ -366,8 +366,8 @@ def test_a_port_in_use_or_an_unknown_host_is_one_line(tmp_path: Path) -> None:
     ids=["fixture", "state", "setting"],
 )
 def test_uvicorn_app_main_app_refuses_to_start_with_one_line(tmp_path: Path, env: Any) -> None:
-    """`uvicorn app.main:app` builds the app on import: the same one line, not a traceback."""
-    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--port", "0"]
+    """`uvicorn linkup_emulator.main:app` builds the app on import: one line, not a traceback."""
+    command = [sys.executable, "-m", "uvicorn", "linkup_emulator.main:app", "--port", "0"]
     result = subprocess.run(
         command, capture_output=True, text=True, env=emulator_env(**env(tmp_path)), timeout=30
     )
@@ -440,7 +440,7 @@ def test_flags_reach_every_worker(tmp_path: Path, fixture_file: Path) -> None:
 
 def test_uvicorn_app_main_app_still_works(tmp_path: Path, fixture_file: Path) -> None:
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
+    command = [sys.executable, "-m", "uvicorn", "linkup_emulator.main:app", "--host", "127.0.0.1"]
     env = emulator_env(EMULATOR_RATE_LIMIT="11", EMULATOR_FIXTURES=str(fixture_file))
     base_url = f"http://127.0.0.1:{port}"
     with running([*command, "--port", str(port)], env, tmp_path / "stderr.log", base_url) as client:

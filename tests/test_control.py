@@ -10,11 +10,8 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from app.main import create_app
-from app.models import TenantSpec
-from app.settings import Settings
-from app.store import JournalEntry
-from app.store.sqlite import SqliteStore
+from linkup_emulator.main import create_app, run_sync
+from linkup_emulator.settings import Settings
 from tests.conftest import assert_error, balance, recommend
 from tests.support.openapi import validate_response
 
@@ -221,15 +218,7 @@ def test_a_call_in_flight_when_its_tenant_is_reset_away_is_refused_as_a_bad_key(
 
     response = asyncio.run(race())
     assert_error(response, 403, "INVALID_API_KEY", "recommendations")
-    assert app.state.emulator.store.tenant("ci_job_1234") is None
-
-
-def test_charge_reports_a_tenant_that_is_gone() -> None:
-    store = SqliteStore()
-    assert store.charge("nobody", "acc", "recommendations", 1).gone
-    store.create_tenant(TenantSpec.model_validate({**TENANT, "credits": 0}))
-    refused = store.charge("ci_job_1234", "acc_ci", "recommendations", 1)
-    assert (refused.ok, refused.gone, refused.balance) == (False, False, 0)
+    assert run_sync(app.state.emulator.store.tenant("ci_job_1234")) is None
 
 
 def test_journal_newest_first_filtered_and_masked(client: TestClient) -> None:
@@ -258,31 +247,6 @@ def test_journal_is_bounded_over_http() -> None:
             client.get("/v2/credits", headers={"x-api-key": "demo_key"})
         body = client.get("/_emulator/requests", params={"limit": 1000}).json()
     assert body["total"] == len(body["items"]) == 25
-
-
-def test_journal_never_exceeds_its_bound_under_20000_requests() -> None:
-    store = SqliteStore()
-    entry = JournalEntry(
-        "2026-01-01T00:00:00Z",
-        "GET",
-        "/v2/credits",
-        "k",
-        None,
-        "get_credits",
-        200,
-        None,
-        0,
-        0.1,
-        False,
-        "r",
-    )
-    for i in range(20_000):
-        store.journal_add(entry, bound=1000)
-        if i % 4999 == 0:
-            assert store.journal(None, None, 10_000)[1] <= 1000
-    rows, total = store.journal(None, None, 10_000)
-    assert total == len(rows) == 1000
-    assert rows[0][0] == 20_000  # the newest kept, the oldest dropped
 
 
 ADMIN_ROUTES = [

@@ -10,10 +10,10 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from app.main import create_app
-from app.server import MALFORMED
-from app.settings import Settings
-from pytest_linkup_emulator import LiveServer
+from linkup_emulator.main import create_app
+from linkup_emulator.pytest_plugin import LiveServer
+from linkup_emulator.server import MALFORMED
+from linkup_emulator.settings import Settings
 from tests.conftest import assert_error, balance, network
 from tests.support.openapi import validate_response
 

@@ -10,10 +10,11 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from app.errors import FORCIBLE
-from app.main import create_app
-from app.settings import Settings
+from linkup_emulator.errors import FORCIBLE
+from linkup_emulator.main import create_app
+from linkup_emulator.settings import Settings
 from tests.conftest import assert_error, balance, recommend
+from tests.support.clock import ManualClock
 from tests.support.openapi import validate_response
 
 
@@ -82,10 +83,10 @@ def test_rate_limit_per_key_and_isolated(client: TestClient) -> None:
     assert client.get("/v2/credits", headers={"x-api-key": "demo_key"}).status_code == 429
 
 
-def test_rate_limit_window_resets(monkeypatch: pytest.MonkeyPatch) -> None:
-    now = [1_000_000.0]
-    monkeypatch.setattr("app.dispatch.time.time", lambda: now[0])
-    with TestClient(create_app(Settings(seed="t", rate_limit=2, log_level="warning"))) as client:
+def test_rate_limit_window_resets() -> None:
+    clock = ManualClock(1_000_000.0)
+    settings = Settings(seed="t", rate_limit=2, log_level="warning")
+    with TestClient(create_app(settings, clock=clock)) as client:
         assert [
             recommend(client, key="other_key", account="acc_other").status_code for _ in range(3)
         ] == [
@@ -93,9 +94,9 @@ def test_rate_limit_window_resets(monkeypatch: pytest.MonkeyPatch) -> None:
             200,
             429,
         ]
-        now[0] += 59.5
+        clock.advance(59.5)
         assert recommend(client, "acc_other", key="other_key").headers["retry-after"] == "1"
-        now[0] += 0.5
+        clock.advance(0.5)
         assert recommend(client, "acc_other", key="other_key").status_code == 200
 
 

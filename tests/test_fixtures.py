@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from app import fixtures
-from app.fixtures import FixtureError
-from app.main import create_app
-from app.resources import DEFAULT_FIXTURES
-from app.settings import Settings
+from linkup_emulator import fixtures
+from linkup_emulator.fixtures import FixtureError
+from linkup_emulator.main import create_app
+from linkup_emulator.resources import DEFAULT_FIXTURES
+from linkup_emulator.settings import Settings
 from tests.conftest import balance, recommend
 
 GOOD = """
@@ -182,9 +182,9 @@ def test_an_empty_folder_starts_but_says_so(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """No tenant at all is allowed (a CI job may create its own), yet looks like a wrong path."""
-    from app.main import create_app
-    from app.observability import log
-    from app.settings import Settings
+    from linkup_emulator.main import create_app
+    from linkup_emulator.observability.logging import log
+    from linkup_emulator.settings import Settings
 
     log.addHandler(caplog.handler)  # the emulator's logger doesn't propagate to the root
     try:

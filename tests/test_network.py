@@ -7,10 +7,10 @@ import re
 import pytest
 from starlette.testclient import TestClient
 
-from app import __version__
-from app.generator import SUPPORTED_COUNTRIES
-from app.main import create_app
-from app.settings import Settings
+from linkup_emulator import __version__
+from linkup_emulator.generator import SUPPORTED_COUNTRIES
+from linkup_emulator.main import create_app
+from linkup_emulator.settings import Settings
 from tests.conftest import TIMESTAMP, balance, network, recommend
 from tests.support.openapi import validate_response
 

@@ -12,10 +12,11 @@ import pytest
 import yaml
 from starlette.testclient import TestClient
 
-from app.main import create_app
-from app.observability import JsonFormatter, tenant_label
-from app.resources import OPENAPI_PATH
-from app.settings import Settings
+from linkup_emulator.main import create_app
+from linkup_emulator.observability.logging import JsonFormatter
+from linkup_emulator.observability.metrics import tenant_label
+from linkup_emulator.resources import OPENAPI_PATH
+from linkup_emulator.settings import Settings
 from tests.conftest import assert_error, balance, recommend
 from tests.support.openapi import validate_response
 
@@ -179,7 +180,7 @@ def test_cors_is_off_by_default_and_configurable() -> None:
 
 def test_the_servers_own_handler_gets_the_same_line(client: TestClient) -> None:
     """The fast path (our batched handler alone) writes what the record path writes."""
-    from app.observability import BatchedStreamHandler, log
+    from linkup_emulator.observability.logging import BatchedStreamHandler, log
 
     logging.getLogger("linkup_emulator").setLevel("INFO")
     ours = next(h for h in log.handlers if isinstance(h, BatchedStreamHandler))

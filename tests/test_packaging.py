@@ -192,7 +192,11 @@ def test_the_builder_copies_what_the_wheel_is_built_from(
         *wheel["packages"],
         *wheel["force-include"],
     }
-    assert needed <= copied
+    # A path is copied when it, or a folder holding it, is.
+    uncopied = {
+        path for path in needed if not any(path == c or path.startswith(c + "/") for c in copied)
+    }
+    assert not uncopied
     lines = (REPO / ".dockerignore").read_text(encoding="utf-8").splitlines()
     ignore = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
     # Everything is excluded first, then each needed path let back in.
@@ -302,25 +306,28 @@ def test_the_wheel_carries_the_contract_and_the_fixtures(tmp_path: Path) -> None
     (wheel,) = (tmp_path / "dist").glob("*.whl")
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
-        assert {"app/openapi.yaml", "app/fixtures_default/default.yaml"} <= names
-        assert archive.read("app/openapi.yaml") == (REPO / "openapi.yaml").read_bytes()
+        assert {
+            "linkup_emulator/openapi.yaml",
+            "linkup_emulator/fixtures_default/default.yaml",
+        } <= names
+        assert archive.read("linkup_emulator/openapi.yaml") == (REPO / "openapi.yaml").read_bytes()
         entry_points = next(name for name in names if name.endswith(".dist-info/entry_points.txt"))
-        assert "linkup-emulator = app.cli:main" in archive.read(entry_points).decode()
+        assert "linkup-emulator = linkup_emulator.cli:main" in archive.read(entry_points).decode()
         archive.extractall(tmp_path / "site")
 
     # Imported from the unpacked wheel (PYTHONPATH beats the editable install), the app finds both.
     probe = """
 import json
 from starlette.testclient import TestClient
-import app
-from app.main import create_app
-from app.resources import DEFAULT_FIXTURES, OPENAPI_PATH
-from app.settings import Settings
+import linkup_emulator
+from linkup_emulator.main import create_app
+from linkup_emulator.resources import DEFAULT_FIXTURES, OPENAPI_PATH
+from linkup_emulator.settings import Settings
 with TestClient(create_app(Settings(log_level="warning"))) as client:
     spec = client.get("/openapi.yaml")
     key = client.get("/_emulator/keys/demo_key")
-print(json.dumps([app.__file__, str(OPENAPI_PATH), str(DEFAULT_FIXTURES), spec.status_code,
-                  key.status_code]))
+print(json.dumps([linkup_emulator.__file__, str(OPENAPI_PATH), str(DEFAULT_FIXTURES),
+                  spec.status_code, key.status_code]))
 """
     site = tmp_path / "site"
     result = subprocess.run(
@@ -333,7 +340,7 @@ print(json.dumps([app.__file__, str(OPENAPI_PATH), str(DEFAULT_FIXTURES), spec.s
     )
     assert result.returncode == 0, result.stderr
     package, openapi, fixtures, spec_status, key_status = json.loads(result.stdout)
-    assert Path(package) == site / "app" / "__init__.py"
-    assert Path(openapi) == site / "app" / "openapi.yaml"
-    assert Path(fixtures) == site / "app" / "fixtures_default"
+    assert Path(package) == site / "linkup_emulator" / "__init__.py"
+    assert Path(openapi) == site / "linkup_emulator" / "openapi.yaml"
+    assert Path(fixtures) == site / "linkup_emulator" / "fixtures_default"
     assert (spec_status, key_status) == (200, 200)

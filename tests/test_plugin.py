@@ -84,29 +84,31 @@ def test_names(linkup):
     assert people[0] != people[2]
 
 
-def test_a_project_with_its_own_app_package_still_runs(pytester: pytest.Pytester) -> None:
-    """FastAPI projects often have an `app` package: pytest must still start (the plugin loads
-    in every suite), linkup_live must work, and linkup must say why it can't."""
+def test_a_project_with_its_own_app_package_uses_both_fixtures(pytester: pytest.Pytester) -> None:
+    """FastAPI projects often have an `app` package; the emulator's is `linkup_emulator`, so the
+    project's `app`, imported first, and both fixtures live side by side in one process."""
     pytester.mkpydir("app")
     pytester.makepyfile(**{"app/main.py": "GREETING = 'the project under test'\n"})
+    pytester.makeconftest("import app.main\n")  # the project's own app, imported first
     pytester.makepyfile(
         test_project="""
 import httpx
 from app.main import GREETING
 
 
-def test_the_projects_own_app(linkup_live):
+def test_the_projects_own_app_in_process(linkup):
+    assert GREETING == "the project under test"
+    assert linkup.credits() == 1000
+    assert linkup.recommendations(count=3).json()["data"]["total_results"] == 3
+
+
+def test_the_projects_own_app_live(linkup_live):
     assert GREETING == "the project under test"
     response = httpx.get(
         f"{linkup_live.base_url}/v2/credits", headers={"x-api-key": linkup_live.api_key}
     )
     assert response.json()["data"]["credits"] == 1000
-
-
-def test_in_process_is_refused_with_a_reason(linkup):
-    pass
 """
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=1, errors=1)
-    result.stdout.fnmatch_lines(["*needs linkup-emulator's package `app`*linkup_live*"])
+    result.assert_outcomes(passed=2)

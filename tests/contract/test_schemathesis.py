@@ -17,10 +17,10 @@ import schemathesis
 from schemathesis import Case, GenerationMode
 from schemathesis.config._auth import AuthConfig
 
-from app.errors import FORCIBLE
-from app.main import create_app
-from app.settings import Settings
-from pytest_linkup_emulator import LiveServer
+from linkup_emulator.errors import FORCIBLE
+from linkup_emulator.main import create_app, run_sync
+from linkup_emulator.pytest_plugin import LiveServer
+from linkup_emulator.settings import Settings
 
 OPENAPI = Path(__file__).parents[2] / "openapi.yaml"
 SEED = "contract"
@@ -70,7 +70,7 @@ def test_openapi_contract(case: Case) -> None:
         case.call_and_validate()
     finally:
         # A generated fault rule or rate limit must not leak into the next generated case.
-        emulator.store.reset(None)
+        run_sync(emulator.store.reset(None))
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from app.generator import PeopleGenerator, Pool, people
-from app.generator.hashing import Node
-from app.generator.vocabulary import vocabulary
+from linkup_emulator.generator import PeopleGenerator, Pool, people
+from linkup_emulator.generator.hashing import Node
+from linkup_emulator.generator.vocabulary import vocabulary
 
 REPO = Path(__file__).resolve().parents[2]
 SEED, ACCOUNT, COUNTRY = "determinism-seed", "acc_determinism", "FR"
@@ -49,7 +49,7 @@ def test_same_bytes_in_fresh_processes_with_different_hash_salts() -> None:
     """Two interpreters with different PYTHONHASHSEED: salted hash() must feed nothing."""
     script = (
         "import sys\n"
-        "from app.generator import PeopleGenerator\n"
+        "from linkup_emulator.generator import PeopleGenerator\n"
         f"pool = PeopleGenerator({SEED!r}).pool({ACCOUNT!r}, {COUNTRY!r}, 1000)\n"
         "sys.stdout.buffer.write(pool.json_array(200))\n"
     )

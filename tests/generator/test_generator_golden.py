@@ -6,8 +6,9 @@ Regenerate after an intended change with:
     UPDATE_GOLDEN=1 pytest tests/generator/test_generator_golden.py
 
 then review `git diff tests/generator/golden/` before committing. The generator reads Faker's
-lists from the committed snapshot (app/generator/snapshot/), so a Faker bump first fails
-test_generator_snapshot.py; regenerate the snapshot (`python -m app.generator.snapshot`), then
+lists from the committed snapshot (app/linkup_emulator/generator/snapshot/), so a Faker bump
+first fails test_generator_snapshot.py; regenerate the snapshot
+(`python -m linkup_emulator.generator.snapshot`), then
 these files.
 """
 
@@ -20,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from app.generator import PeopleGenerator
+from linkup_emulator.generator import PeopleGenerator
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = [

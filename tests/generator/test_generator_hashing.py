@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from app.generator.hashing import DOMAIN, Draw, Node, b64, frame, frame_int, permute
+from linkup_emulator.generator.hashing import DOMAIN, Draw, Node, b64, frame, frame_int, permute
 
 
 @pytest.mark.parametrize(

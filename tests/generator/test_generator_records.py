@@ -13,7 +13,7 @@ import orjson
 import pytest
 from unidecode import unidecode
 
-from app.generator import SUPPORTED_COUNTRIES, PeopleGenerator, Pool
+from linkup_emulator.generator import SUPPORTED_COUNTRIES, PeopleGenerator, Pool
 
 SEED = "records-seed"
 FIELDS = ["name", "subtitle", "profile_url", "insight", "entity_urn", "profile_picture"]

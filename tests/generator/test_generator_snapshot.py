@@ -13,8 +13,8 @@ from pathlib import Path
 
 import orjson
 
-from app.generator import SUPPORTED_COUNTRIES, snapshot
-from app.generator.snapshot import extract
+from linkup_emulator.generator import SUPPORTED_COUNTRIES, snapshot
+from linkup_emulator.generator.snapshot import extract
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -36,9 +36,9 @@ def test_the_snapshot_matches_the_installed_faker() -> None:
     """A Faker bump that changes any list the generator reads fails here, with the diff."""
     stale = extract.stale()
     assert not stale, (
-        f"app/generator/snapshot/ is out of date with the installed Faker "
+        f"app/linkup_emulator/generator/snapshot/ is out of date with the installed Faker "
         f"({', '.join(sorted(stale))}): run `{snapshot.REGENERATE}`, review "
-        f"`git diff app/generator/snapshot/` and the golden files, and commit.\n"
+        f"`git diff app/linkup_emulator/generator/snapshot/` and the golden files, and commit.\n"
         + "\n".join(_diff(name, data) for name, data in sorted(stale.items()))
     )
 
@@ -54,8 +54,8 @@ def test_generating_people_never_imports_faker() -> None:
     """Faker costs ~75 ms to import: the server must not pay it, in any country or record."""
     script = (
         "import sys\n"
-        "from app.generator import SUPPORTED_COUNTRIES, PeopleGenerator\n"
-        "from app.generator.vocabulary import vocabulary\n"
+        "from linkup_emulator.generator import SUPPORTED_COUNTRIES, PeopleGenerator\n"
+        "from linkup_emulator.generator.vocabulary import vocabulary\n"
         "generator = PeopleGenerator('no-faker')\n"
         "for country in sorted(SUPPORTED_COUNTRIES):\n"
         "    vocabulary(country)\n"

@@ -1,4 +1,5 @@
-"""The ledger under real concurrency: threads, two worker processes on one file, and kill -9."""
+"""The ledger under real concurrency over HTTP: one server, two worker processes on one file,
+and kill -9. The store-level races are in test_contract.py, on every backend."""
 
 from __future__ import annotations
 
@@ -13,9 +14,7 @@ import httpx
 import pytest
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from app.models import TenantSpec
-from app.store.sqlite import SqliteStore
-from pytest_linkup_emulator import LiveServer
+from linkup_emulator.pytest_plugin import LiveServer
 
 CALLS, THREADS, COST, START = 400, 16, 2, 500
 TENANT: dict[str, Any] = {
@@ -24,35 +23,6 @@ TENANT: dict[str, Any] = {
     "rate_limit": 0,
     "accounts": [{"account_id": "acc_race", "country": "US", "pool_size": 1000}],
 }
-
-
-def _hammer_store(stores: list[SqliteStore]) -> Counter[bool]:
-    def one(i: int) -> bool:
-        return stores[i % len(stores)].charge("race_key", "acc_race", "recommendations", COST).ok
-
-    with ThreadPoolExecutor(THREADS) as pool:
-        return Counter(pool.map(one, range(CALLS)))
-
-
-def _assert_exact(store: SqliteStore, outcomes: Counter[bool]) -> None:
-    assert outcomes == {True: START // COST, False: CALLS - START // COST}
-    tenant = store.tenant("race_key")
-    assert tenant is not None
-    assert (tenant.balance, tenant.consumed) == (0, START)
-    assert [(u.calls, u.credits) for u in store.usage("race_key")] == [(START // COST, START)]
-
-
-def test_threads_share_one_memory_store() -> None:
-    store = SqliteStore()
-    store.create_tenant(TenantSpec.model_validate(TENANT))
-    _assert_exact(store, _hammer_store([store]))
-
-
-def test_threads_each_with_a_connection_to_one_file(tmp_path: Path) -> None:
-    path = str(tmp_path / "state.sqlite3")
-    stores = [SqliteStore(path) for _ in range(4)]
-    stores[0].create_tenant(TenantSpec.model_validate(TENANT))
-    _assert_exact(stores[0], _hammer_store(stores))
 
 
 def _hammer_http(base_url: str, *, keep_alive: bool = True) -> Counter[int]:

@@ -1,0 +1,86 @@
+"""The /_emulator control-plane endpoints; plain JSON, guarded by EMULATOR_ADMIN_TOKEN when set.
+
+Paths and methods are in api/paths.py; ENDPOINTS maps the table's names to these functions.
+
+Path parameters are read from `request.path_params`, not declared as typed arguments: a typed
+one makes FastAPI build a field for it, and that imports pydantic.v1 (~30 ms of every start)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Request, Response
+
+from linkup_emulator import __version__, control
+from linkup_emulator.api.deps import AdminDep, EmulatorDep, read_body
+from linkup_emulator.api.json import JSONBytes
+
+
+async def health(request: Request, emulator: EmulatorDep) -> Response:
+    uptime = round(time.monotonic() - request.app.state.started, 3)
+    return JSONBytes(
+        {"status": "ok", "version": __version__, "store": emulator.store.name, "uptime_s": uptime}
+    )
+
+
+async def reset(request: Request, emulator: EmulatorDep, _: AdminDep) -> Response:
+    return JSONBytes(await control.reset(emulator, request.query_params.get("api_key")))
+
+
+async def create_key(request: Request, emulator: EmulatorDep, _: AdminDep) -> Response:
+    return JSONBytes(
+        await control.create_tenant(emulator, await read_body(request)), status_code=201
+    )
+
+
+async def read_key(request: Request, emulator: EmulatorDep, _: AdminDep) -> Response:
+    return JSONBytes(await control.report(emulator, request.path_params["api_key"]))
+
+
+async def patch_key(request: Request, emulator: EmulatorDep, _: AdminDep) -> Response:
+    api_key = request.path_params["api_key"]
+    return JSONBytes(await control.patch_tenant(emulator, api_key, await read_body(request)))
+
+
+async def patch_account(request: Request, emulator: EmulatorDep, _: AdminDep) -> Response:
+    account_id = request.path_params["account_id"]
+    return JSONBytes(await control.patch_account(emulator, account_id, await read_body(request)))
+
+
+async def requests(request: Request, emulator: EmulatorDep, _: AdminDep) -> Response:
+    return JSONBytes(await control.journal(emulator, request.query_params))
+
+
+async def add_fault(request: Request, emulator: EmulatorDep, _: AdminDep) -> Response:
+    return JSONBytes(await control.add_fault(emulator, await read_body(request)), status_code=201)
+
+
+async def list_faults(request: Request, emulator: EmulatorDep, _: AdminDep) -> Response:
+    api_key = request.query_params.get("api_key")
+    return JSONBytes(await control.list_faults(emulator, api_key))
+
+
+async def delete_faults(request: Request, emulator: EmulatorDep, _: AdminDep) -> Response:
+    api_key = request.query_params.get("api_key")
+    return JSONBytes(await control.delete_faults(emulator, None, api_key))
+
+
+async def delete_fault(request: Request, emulator: EmulatorDep, _: AdminDep) -> Response:
+    return JSONBytes(await control.delete_faults(emulator, request.path_params["fault_id"]))
+
+
+ENDPOINTS: dict[str, Callable[..., Any]] = {
+    "health": health,
+    "reset": reset,
+    "create_key": create_key,
+    "read_key": read_key,
+    "patch_key": patch_key,
+    "patch_account": patch_account,
+    "requests": requests,
+    "add_fault": add_fault,
+    "list_faults": list_faults,
+    "delete_faults": delete_faults,
+    "delete_fault": delete_fault,
+}

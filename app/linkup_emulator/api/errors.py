@@ -1,0 +1,50 @@
+"""Errors as responses: the vendor's envelope on v2 paths, plain JSON on the control plane's."""
+
+from __future__ import annotations
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from linkup_emulator import envelope
+from linkup_emulator.api.paths import is_control, local, route_action
+from linkup_emulator.clock import Clock
+from linkup_emulator.control import ControlError
+from linkup_emulator.errors import ApiError
+
+JSON = "application/json"
+
+
+def control_body(code: str, message: str) -> bytes:
+    """The control plane's shape: it is not the vendor's API, so no envelope."""
+    return orjson.dumps({"error": {"code": code, "message": message}})
+
+
+def body_for_path(
+    path: str, code: str, message: str, *, now: float, action: str | None = None
+) -> bytes:
+    """An error body in the shape of the path's side, for answers given outside the routes:
+    plain JSON under /_emulator, else the v2 envelope with `action` (by default the route's)."""
+    if is_control(path):
+        return control_body(code, message)
+    return envelope.error(code, message, action=action or route_action(path), now=now)
+
+
+def _clock(request: Request) -> Clock:
+    clock: Clock = request.app.state.emulator.clock
+    return clock
+
+
+def api_error(request: Request, error: ApiError) -> Response:
+    """An ApiError in the vendor's envelope; the action is the body's, else the route's."""
+    trace = getattr(request.state, "trace", None)
+    action = trace.action if trace else route_action(local(request.scope))
+    request.state.code = error.code
+    body = envelope.error(error.code, error.message, action=action, now=_clock(request).now())
+    return Response(body, error.status, error.headers, media_type=JSON)
+
+
+def control_error(request: Request, error: ControlError) -> Response:
+    request.state.code = error.code
+    body = control_body(error.code, error.message)
+    return Response(body, error.status, error.headers, media_type=JSON)

@@ -1,0 +1,133 @@
+"""The one route table: every path the server answers, its method, and the name it goes by.
+
+It feeds the v2 fast path (api/network.py), the router (main.py), the Allow header of a 405,
+the action an error carries before a body is read, the metrics' route label, and which shape
+an error takes (the vendor's envelope, or the control plane's plain JSON).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.types import Scope
+
+V2 = "/v2"
+CONTROL = "/_emulator"
+ASSETS = "/docs/assets"  # a mount: GET and HEAD of any file under it
+UNKNOWN_ACTION = "unknown"  # what an error on a path no v2 route matches carries
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    method: str
+    template: str  # "{name}" matches one non-empty path segment
+    name: str  # the endpoint; on v2 routes also the action their errors carry
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        """HEAD is GET without the body, on every route that takes GET."""
+        return (self.method, "HEAD") if self.method == "GET" else (self.method,)
+
+    def match(self, path: str) -> dict[str, str] | None:
+        """The path parameters if `path` is this route's (percent-decoded, as ASGI gives it)."""
+        if "{" not in self.template:
+            return {} if path == self.template else None
+        parts, wanted = path.split("/"), self.template.split("/")
+        if len(parts) != len(wanted):
+            return None
+        params = {}
+        for part, want in zip(parts, wanted, strict=True):
+            if want.startswith("{"):
+                if not part:
+                    return None
+                params[want[1:-1]] = part
+            elif part != want:
+                return None
+        return params
+
+
+ROUTES: tuple[Route, ...] = (
+    # the vendor's v2 API
+    Route("POST", "/v2/network", "network"),
+    Route("GET", "/v2/credits", "get_credits"),
+    Route("GET", "/v2/accounts", "list_accounts"),
+    Route("GET", "/v2/accounts/{account_id}", "get_account"),
+    # the control plane
+    Route("GET", "/_emulator/health", "health"),
+    Route("POST", "/_emulator/reset", "reset"),
+    Route("POST", "/_emulator/keys", "create_key"),
+    Route("GET", "/_emulator/keys/{api_key}", "read_key"),
+    Route("PATCH", "/_emulator/keys/{api_key}", "patch_key"),
+    Route("PATCH", "/_emulator/accounts/{account_id}", "patch_account"),
+    Route("GET", "/_emulator/requests", "requests"),
+    Route("POST", "/_emulator/faults", "add_fault"),
+    Route("GET", "/_emulator/faults", "list_faults"),
+    Route("DELETE", "/_emulator/faults", "delete_faults"),
+    Route("DELETE", "/_emulator/faults/{fault_id}", "delete_fault"),
+    # the contract, its docs, metrics
+    Route("GET", "/openapi.yaml", "openapi_yaml"),
+    Route("GET", "/openapi.json", "openapi_json"),
+    Route("GET", "/docs", "docs"),
+    Route("GET", "/metrics", "metrics"),
+)
+
+
+def is_v2(path: str) -> bool:
+    return path == V2 or path.startswith(V2 + "/")
+
+
+def is_control(path: str) -> bool:
+    """The control plane's own paths (not, say, /_emulatorx)."""
+    return path == CONTROL or path.startswith(CONTROL + "/")
+
+
+V2_ROUTES = tuple(route for route in ROUTES if is_v2(route.template))
+_STATIC = {(r.method, r.template): r for r in V2_ROUTES if "{" not in r.template}
+_DYNAMIC = tuple(r for r in V2_ROUTES if "{" in r.template)
+
+
+def local(scope: Scope) -> str:
+    """The path the routes see: without the root path a proxy (or `--root-path`) put before
+    it. Inside a mount the scope's root_path has grown by the mount's path; the app's own
+    root is kept apart in app_root_path."""
+    path: str = scope["path"]
+    root: str = scope.get("app_root_path", scope.get("root_path", ""))
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
+def v2_route(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+    """The v2 route that answers (method, path), and its parameters; HEAD is taken by GET."""
+    if method == "HEAD":
+        method = "GET"
+    route = _STATIC.get((method, path))
+    if route is not None:
+        return route, {}
+    for route in _DYNAMIC:
+        if route.method == method:
+            params = route.match(path)
+            if params is not None:
+                return route, params
+    return None
+
+
+def matching(path: str) -> list[Route]:
+    return [route for route in ROUTES if route.match(path) is not None]
+
+
+def allowed(path: str) -> list[str]:
+    """Every method some route takes on this path, for a 405's Allow header."""
+    if path.startswith(ASSETS + "/"):
+        return ["GET", "HEAD"]
+    return sorted({method for route in matching(path) for method in route.methods})
+
+
+def route_action(path: str) -> str:
+    """The v2 route's own action name, for errors answered before any body was read."""
+    return next((r.name for r in V2_ROUTES if r.match(path) is not None), UNKNOWN_ACTION)
+
+
+def label(path: str) -> str:
+    """A low-cardinality name for metrics: the matched route's template."""
+    if path.startswith(ASSETS + "/"):
+        return ASSETS
+    return next((r.template for r in ROUTES if r.match(path) is not None), "unmatched")

@@ -1,0 +1,181 @@
+"""The control plane's behaviour (/_emulator): tenants, reset, the journal and fault rules."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from linkup_emulator import envelope
+from linkup_emulator.emulator import MAX_BODY, Emulator, account_item
+from linkup_emulator.errors import CodedError
+from linkup_emulator.models import (
+    AccountPatch,
+    FaultSpec,
+    TenantPatch,
+    TenantSpec,
+    first_problem,
+    parse_whole,
+)
+from linkup_emulator.store import FaultRule
+
+JOURNAL_LIMIT_MAX = 10_000
+
+
+class ControlError(CodedError):
+    """Plain JSON {"error": {"code", "message"}}: the control plane is not the vendor's API."""
+
+    code = "INVALID_PARAMS"
+    status = 400
+
+
+class Unauthorized(ControlError):
+    code = "UNAUTHORIZED"
+    status = 401
+
+
+class Missing(ControlError):
+    code = "NOT_FOUND"
+    status = 404
+
+
+class Conflict(ControlError):
+    code = "CONFLICT"
+    status = 409
+
+
+class WrongMethod(ControlError):
+    code = "METHOD_NOT_ALLOWED"
+    status = 405
+
+
+def mask(api_key: str | None) -> str | None:
+    """All but the last 4 characters hidden, so keys never show in full outside the store."""
+    if api_key is None:
+        return None
+    shown = api_key[-4:] if len(api_key) > 4 else ""
+    return "*" * (len(api_key) - len(shown)) + shown
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def parse(model: type[Model], raw: bytes | None) -> Model:
+    if raw is None:
+        raise ControlError(f"body is larger than {MAX_BODY // 1024} KiB")
+    try:
+        return model.model_validate_json(raw or b"null")
+    except ValidationError as exc:
+        loc, message = first_problem(exc)
+        where = ".".join(str(part) for part in loc) or "body"
+        raise ControlError(f"{where}: {message}") from exc
+
+
+async def report(emulator: Emulator, api_key: str) -> dict[str, object]:
+    tenant = await emulator.store.tenant(api_key)
+    if tenant is None:
+        raise Missing("no tenant has this api_key")
+    limit = emulator.policy.rate_limit_of(tenant)
+    return {
+        "api_key": mask(api_key),
+        "credits": {"balance": tenant.balance, "consumed": tenant.consumed},
+        "rate_limit": limit,
+        "accounts": [
+            {
+                "account_id": use.account_id,
+                "status": use.status,
+                "country": use.country,
+                "calls": use.calls,
+                "credits_consumed": use.credits,
+            }
+            for use in await emulator.store.usage(api_key)
+        ],
+    }
+
+
+async def create_tenant(emulator: Emulator, raw: bytes | None) -> dict[str, object]:
+    spec = parse(TenantSpec, raw)
+    if not await emulator.store.create_tenant(spec):
+        raise Conflict("this api_key or one of its account_id values exists already")
+    return await report(emulator, spec.api_key)
+
+
+async def patch_tenant(emulator: Emulator, api_key: str, raw: bytes | None) -> dict[str, object]:
+    patch = parse(TenantPatch, raw)
+    changes = {field: getattr(patch, field) for field in patch.model_fields_set}
+    if not await emulator.store.patch_tenant(api_key, changes):
+        raise Missing("no tenant has this api_key")
+    return await report(emulator, api_key)
+
+
+async def patch_account(
+    emulator: Emulator, account_id: str, raw: bytes | None
+) -> dict[str, object]:
+    patch = parse(AccountPatch, raw)
+    now = envelope.stamp(emulator.clock.now())
+    if not await emulator.store.set_account_status(account_id, patch.status, now):
+        raise Missing("no account has this account_id")
+    account = await emulator.store.account(account_id)
+    assert account is not None
+    return account_item(account)
+
+
+async def reset(emulator: Emulator, api_key: str | None) -> dict[str, object]:
+    if not await emulator.store.reset(api_key):
+        raise Missing("no tenant has this api_key")
+    return {"reset": "all" if api_key is None else "tenant", "api_key": mask(api_key)}
+
+
+async def journal(emulator: Emulator, query: Mapping[str, str]) -> dict[str, object]:
+    limit = parse_whole(query.get("limit", "100"), 1, JOURNAL_LIMIT_MAX)
+    if limit is None:
+        raise ControlError(f"limit must be an integer from 1 to {JOURNAL_LIMIT_MAX}")
+    rows, total = await emulator.store.journal(query.get("api_key"), query.get("account_id"), limit)
+    items = [
+        {
+            "id": rowid,
+            "time": entry.time,
+            "method": entry.method,
+            "path": entry.path,
+            "api_key": mask(entry.api_key),
+            "account_id": entry.account_id,
+            "action": entry.action,
+            "status": entry.status,
+            "code": entry.code,
+            "credits": entry.credits,
+            "duration_ms": entry.duration_ms,
+            "injected": entry.injected,
+            "request_id": entry.request_id,
+        }
+        for rowid, entry in rows
+    ]
+    return {"items": items, "total": total}
+
+
+def fault_item(rule: FaultRule) -> dict[str, object]:
+    return {"id": rule.id, **rule.spec.model_dump(mode="json"), "matched": rule.matched}
+
+
+async def add_fault(emulator: Emulator, raw: bytes | None) -> dict[str, object]:
+    return fault_item(await emulator.store.fault_add(parse(FaultSpec, raw)))
+
+
+def _key_filter(api_key: str | None) -> str | None:
+    if api_key == "":
+        raise ControlError("api_key, when given, must not be empty")
+    return api_key
+
+
+async def list_faults(emulator: Emulator, api_key: str | None) -> dict[str, object]:
+    rules = await emulator.store.faults(_key_filter(api_key))
+    return {"items": [fault_item(rule) for rule in rules]}
+
+
+async def delete_faults(
+    emulator: Emulator, fault_id: str | None, api_key: str | None = None
+) -> dict[str, object]:
+    deleted = await emulator.store.fault_delete(fault_id, _key_filter(api_key))
+    if fault_id is not None and not deleted:
+        raise Missing(f"no fault rule has the id '{fault_id[:40]}'")
+    return {"deleted": deleted}

@@ -1,0 +1,153 @@
+"""Pydantic models of what the emulator reads: fixture tenants and control-plane payloads."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from linkup_emulator.errors import FORCIBLE
+from linkup_emulator.generator import SUPPORTED_COUNTRIES
+
+Status = Literal["active", "inactive"]
+
+
+def first_problem(error: ValidationError) -> tuple[tuple[int | str, ...], str]:
+    """The first error's location and message, without pydantic's "Value error, " prefix
+    (the message of a check of ours reads as it was written)."""
+    first = error.errors()[0]
+    return tuple(first["loc"]), first["msg"].removeprefix("Value error, ")
+
+
+def _whole(value: object) -> object:
+    """JSON Schema counts 5.0 as an integer, so the control plane does too; bools and strings no."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a whole number")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("must be a whole number")
+        return int(value)
+    return value
+
+
+Whole = Annotated[int, BeforeValidator(_whole)]
+
+_DIGITS = re.compile(r"[0-9]{1,15}")
+
+
+def parse_whole(text: str, low: int, high: int) -> int | None:
+    """A whole number from a query string or header within [low, high], else None. ASCII digits
+    only, and few of them: `int()` alone takes "²", "1_0" and 5000-digit strings; only spaces
+    and tabs around it (`str.strip()` alone would take a no-break space too)."""
+    text = text.strip(" \t")
+    if not _DIGITS.fullmatch(text):
+        return None
+    value = int(text)
+    return value if low <= value <= high else None
+
+
+# Bounds keep every number inside SQLite's 64-bit integers.
+Credits = Annotated[Whole, Field(ge=0, le=10**15)]
+RateLimit = Annotated[Whole, Field(ge=0, le=10**9)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AccountSpec(Strict):
+    # No "/" or whitespace: ids appear in URL paths (/v2/accounts/{account_id}).
+    account_id: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^/\s]+$")]
+    account_name: str | None = None
+    status: Status = "active"
+    country: str = "US"
+    pool_size: Annotated[Whole, Field(ge=0, le=10_000)] = 1000
+    # Vendor accounts carry creation times; fixtures may pin them, else one is derived from the id.
+    created_at: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+
+    @field_validator("created_at")
+    @classmethod
+    def _real_date(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ")
+            except ValueError:
+                raise ValueError(f"'{value}' is not a real date and time") from None
+        return value
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, value: str) -> str:
+        if value not in SUPPORTED_COUNTRIES:
+            supported = ", ".join(sorted(SUPPORTED_COUNTRIES))
+            raise ValueError(f"country '{value}' is not one of {supported}")
+        return value
+
+
+class TenantSpec(Strict):
+    # Printable ASCII but "/": keys travel in a header (latin-1, no controls) and in URL paths.
+    api_key: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[!-.0-~]+$")]
+    credits: Credits | None = 1000
+    rate_limit: RateLimit | None = None
+    # An account id listed twice is a conflict (409 at runtime, a fixture error at start),
+    # not a shape error: JSON Schema cannot say "unique by field".
+    accounts: list[AccountSpec] = Field(default_factory=list, max_length=1000)
+
+
+class FixtureFile(Strict):
+    tenants: list[TenantSpec]
+
+
+class TenantPatch(Strict):
+    credits: Credits | None = None
+    rate_limit: RateLimit | None = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> TenantPatch:
+        if not self.model_fields_set:
+            raise ValueError("give credits and/or rate_limit")
+        return self
+
+
+class AccountPatch(Strict):
+    status: Status
+
+
+class FaultMatch(Strict):
+    api_key: Annotated[str, Field(min_length=1)] | None = None
+    account_id: Annotated[str, Field(min_length=1)] | None = None
+    action: Annotated[str, Field(min_length=1)] | None = None
+
+
+class FaultSpec(Strict):
+    match: FaultMatch = Field(default_factory=FaultMatch)
+    error: str | None = None
+    delay_ms: Annotated[Whole, Field(ge=0, le=30_000)] | None = None
+    times: Annotated[Whole, Field(ge=1, le=10**9)] | None = None
+    probability: Annotated[StrictFloat, Field(ge=0, le=1)] | None = None
+
+    @field_validator("error")
+    @classmethod
+    def _forcible(cls, value: str | None) -> str | None:
+        if value is not None and value not in FORCIBLE:
+            raise ValueError(f"'{value}' is not one of {', '.join(FORCIBLE)}")
+        return value
+
+    @model_validator(mode="after")
+    def _coherent(self) -> FaultSpec:
+        if self.error is None and self.delay_ms is None:
+            raise ValueError("a fault needs an error and/or a delay_ms")
+        if self.times is not None and self.probability is not None:
+            raise ValueError("give times or probability, not both")
+        return self

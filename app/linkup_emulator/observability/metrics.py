@@ -1,0 +1,99 @@
+"""Prometheus metrics of one app; with PROMETHEUS_MULTIPROC_DIR set, of all its workers."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+from linkup_emulator.control import mask
+
+
+def tenant_label(api_key: str | None, secret: bytes = b"") -> str:
+    """The masked key, which two keys can share ("****_key"), plus 6 hex of an HMAC-SHA256 of
+    it so their credits stay apart: "****_key#7f4711" for demo_key without a secret. The secret
+    is the admin token when one is set: /metrics is open, and with the mask's length and last
+    4 characters an unkeyed hash would let a short key be guessed offline."""
+    digest = hmac.new(secret, (api_key or "").encode(), hashlib.sha256).hexdigest()[:6]
+    return f"{mask(api_key)}#{digest}"
+
+
+class Metrics:
+    """Per-app metrics; with PROMETHEUS_MULTIPROC_DIR set (several workers) they add up."""
+
+    def __init__(self, label_secret: bytes = b"") -> None:
+        self._label_secret = label_secret
+        self.multiprocess = "PROMETHEUS_MULTIPROC_DIR" in os.environ
+        self._counters: dict[tuple[str, int, str | None], Counter] = {}
+        self._histograms: dict[str, Histogram] = {}
+        self._tenants: dict[str | None, Counter] = {}
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "emulator_requests",
+            "Requests answered",
+            ["route", "status", "code"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "emulator_request_duration_seconds",
+            "Time to answer a request",
+            ["route"],
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 2.5, 30),
+        )
+        self.credits = Counter(
+            "emulator_credits_consumed", "Credits debited", ["tenant"], registry=self.registry
+        )
+        self.injected = Counter(
+            "emulator_injected_faults",
+            "Errors injected by header or fault rule",
+            ["code"],
+            registry=self.registry,
+        )
+
+    def observe(
+        self,
+        route: str,
+        status: int,
+        code: str | None,
+        seconds: float,
+        *,
+        api_key: str | None = None,
+        credits: int = 0,
+        injected: bool = False,
+    ) -> None:
+        # labels() costs a lock and a tuple build per call; the few children are kept here.
+        key = (route, status, code)
+        counter = self._counters.get(key)
+        if counter is None:
+            counter = self._counters[key] = self.requests.labels(route, str(status), code or "")
+        counter.inc()
+        histogram = self._histograms.get(route)
+        if histogram is None:
+            histogram = self._histograms[route] = self.latency.labels(route)
+        histogram.observe(seconds)
+        if credits:
+            tenant = self._tenants.get(api_key)
+            if tenant is None:
+                tenant = self._tenants[api_key] = self.credits.labels(
+                    tenant_label(api_key, self._label_secret)
+                )
+            tenant.inc(credits)
+        if injected:
+            self.injected.labels(code or "").inc()
+
+    def exposition(self) -> tuple[bytes, str]:
+        if self.multiprocess:
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            return generate_latest(registry), CONTENT_TYPE_LATEST
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -1,0 +1,248 @@
+"""pytest fixtures for users' suites: an in-process emulator and a live one on a free port.
+
+Loaded automatically once linkup-emulator is installed (entry point `pytest11`):
+
+    def test_pymk(linkup):
+        response = linkup.recommendations(count=5)
+        assert response.json()["data"]["total_results"] == 5
+
+`linkup` drives the app in process (no socket); `linkup_live` starts the real server on a free
+127.0.0.1 port and gives its `base_url`. Both hand each test a fresh tenant (its own key, account
+and balance), tuned with `@pytest.mark.linkup(credits=5, rate_limit=2, country="FR", pool_size=3)`.
+
+pytest loads every installed plugin into every suite, so this module imports nothing of the
+emulator's at load time (FastAPI, pydantic, the generator): the in-process fixture builds the app
+on first use, once per session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+DEFAULT_SEED = "linkup"
+
+
+class LiveServer:
+    """A `linkup-emulator` process on 127.0.0.1 with a free port, started and stopped by you."""
+
+    def __init__(self, args: Sequence[str] = (), env: dict[str, str] | None = None) -> None:
+        command = [
+            sys.executable,
+            "-m",
+            "linkup_emulator.cli",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+        ]
+        command += args
+        # Only what the caller passes configures it, not EMULATOR_* left in the shell.
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("EMULATOR_")}
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
+        self.process = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            env={**inherited, **(env or {})},
+            text=True,
+            start_new_session=True,  # its own process group, so kill() takes the workers too
+        )
+        assert self.process.stdout is not None
+        # A server stuck before binding must not hang the test session: wait at most 30 s.
+        ready, _, _ = select.select([self.process.stdout], [], [], 30)
+        line = self.process.stdout.readline() if ready else ""
+        if "listening on " not in line:
+            self.process.kill()
+            self.process.wait()
+            raise RuntimeError(f"linkup-emulator did not start: {self._errors()}")
+        self.base_url = line.split("listening on ", 1)[1].strip()
+        self._wait_healthy()
+
+    def _wait_healthy(self, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        # One client for the whole wait: building one costs ~35 ms (httpx makes an SSL context).
+        with httpx.Client(base_url=self.base_url, timeout=1) as client:
+            while time.monotonic() < deadline:
+                try:
+                    if client.get("/_emulator/health").status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"linkup-emulator exited during start: {self._errors()}")
+                time.sleep(0.02)
+        raise RuntimeError("linkup-emulator did not become healthy")
+
+    def _errors(self) -> str:
+        self._stderr.seek(0)
+        return self._stderr.read().decode(errors="replace").strip()[-2000:]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        self._stderr.close()
+
+    def kill(self) -> None:
+        """SIGKILL the server and its workers at once: the crash a state file must survive."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        self.stop()
+
+
+@dataclass
+class Tenant:
+    """A fresh tenant on an emulator, with a client that already sends its key."""
+
+    client: httpx.Client
+    api_key: str
+    account_id: str
+    base_url: str
+    spec: dict[str, Any] = field(default_factory=dict)
+
+    def recommendations(self, count: int | None = 10, **body: Any) -> httpx.Response:
+        payload: dict[str, Any] = {"account_id": self.account_id, "action": "recommendations"}
+        payload["params"] = {} if count is None else {"count": count}
+        payload.update(body)
+        return self.client.post("/v2/network", json=payload)
+
+    def credits(self) -> int | None:
+        balance: int | None = self.client.get("/v2/credits").json()["data"]["credits"]
+        return balance
+
+    def set_credits(self, credits: int | None) -> None:
+        response = self.client.patch(f"/_emulator/keys/{self.api_key}", json={"credits": credits})
+        response.raise_for_status()
+
+    def add_fault(self, **rule: Any) -> dict[str, Any]:
+        rule.setdefault("match", {})["api_key"] = self.api_key
+        response = self.client.post("/_emulator/faults", json=rule)
+        response.raise_for_status()
+        created: dict[str, Any] = response.json()
+        return created
+
+    def journal(self) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = self.client.get(
+            "/_emulator/requests", params={"api_key": self.api_key}
+        ).json()["items"]
+        return items
+
+
+def _tenant_spec(request: pytest.FixtureRequest) -> dict[str, Any]:
+    marker = request.node.get_closest_marker("linkup")
+    options: dict[str, Any] = dict(marker.kwargs) if marker else {}
+    digest = hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:12]
+    account = {
+        "account_id": options.pop("account_id", f"acc_{digest}"),
+        "country": options.pop("country", "US"),
+        "pool_size": options.pop("pool_size", 1000),
+        "status": options.pop("status", "active"),
+    }
+    spec = {"api_key": options.pop("api_key", f"key_{digest}"), "credits": 1000, "rate_limit": 0}
+    spec.update(options)
+    spec["accounts"] = [account]
+    return spec
+
+
+def _fresh_tenant(client: httpx.Client, base_url: str, request: pytest.FixtureRequest) -> Tenant:
+    """The test's tenant through the control plane: a live server is another process."""
+    spec = _tenant_spec(request)
+    # A tenant left by an earlier run of this test is put back as it was created; else it's new.
+    reset = client.post("/_emulator/reset", params={"api_key": spec["api_key"]})
+    if reset.status_code != 200:
+        created = client.post("/_emulator/keys", json=spec)
+        if created.status_code != 201:  # e.g. another tenant holds this account id
+            raise RuntimeError(f"could not create the test tenant {spec}: {created.text}")
+    return _tenant(client, base_url, spec)
+
+
+def _tenant(client: httpx.Client, base_url: str, spec: dict[str, Any]) -> Tenant:
+    client.headers["x-api-key"] = spec["api_key"]
+    return Tenant(client, spec["api_key"], spec["accounts"][0]["account_id"], base_url, spec)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("linkup-emulator")
+    group.addoption("--linkup-seed", default=None, help="seed of the emulator's generated data")
+    parser.addini("linkup_seed", "seed of the emulator's generated data", default=DEFAULT_SEED)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "linkup(**tenant): options of the test's emulator tenant (credits, country...)"
+    )
+
+
+def _seed(config: pytest.Config) -> str:
+    seed: str = config.getoption("--linkup-seed") or config.getini("linkup_seed")
+    return seed
+
+
+@pytest.fixture(scope="session")
+def linkup_app(pytestconfig: pytest.Config) -> Iterator[Any]:
+    """One in-process emulator app for the session (tests stay isolated by tenant), driven by
+    a starlette TestClient: its requests are ASGI calls, no socket."""
+    from starlette.testclient import TestClient
+
+    from linkup_emulator.main import create_app
+    from linkup_emulator.settings import Settings
+
+    app = create_app(Settings(seed=_seed(pytestconfig), rate_limit=0, log_level="warning"))
+    with TestClient(app, base_url="http://emulator") as client:
+        yield client
+
+
+@pytest.fixture
+def linkup(linkup_app: Any, request: pytest.FixtureRequest) -> Tenant:
+    """A fresh tenant on the in-process emulator; `linkup.client` is an httpx client, no network.
+
+    The tenant is made in the store directly, on the app's own event loop: two control-plane
+    requests per test cost more than most tests (bench/plugin.py measures it)."""
+    from pydantic import ValidationError
+
+    from linkup_emulator.models import TenantSpec
+
+    spec = _tenant_spec(request)
+    try:
+        tenant = TenantSpec.model_validate(spec)
+    except ValidationError as error:
+        raise RuntimeError(f"could not create the test tenant {spec}: {error}") from error
+    store = linkup_app.app.state.emulator.store
+    # New, or left by an earlier run of this test: then put back as it was created.
+    made = linkup_app.portal.call(store.create_tenant, tenant)
+    if not made and not linkup_app.portal.call(store.reset, tenant.api_key):
+        raise RuntimeError(f"could not create the test tenant {spec}: an account id is taken")
+    return _tenant(linkup_app, "http://emulator", spec)
+
+
+@pytest.fixture(scope="session")
+def linkup_server(pytestconfig: pytest.Config) -> Iterator[LiveServer]:
+    server = LiveServer(["--seed", _seed(pytestconfig), "--log-level", "warning"])
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def linkup_live(linkup_server: LiveServer, request: pytest.FixtureRequest) -> Iterator[Tenant]:
+    """A fresh tenant on a real server at `linkup_live.base_url` (127.0.0.1, free port)."""
+    with httpx.Client(base_url=linkup_server.base_url, timeout=30) as client:
+        yield _fresh_tenant(client, linkup_server.base_url, request)

@@ -1,0 +1,71 @@
+"""Settings of one emulator process: EMULATOR_* environment variables, each also a CLI flag."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from linkup_emulator.models import first_problem
+from linkup_emulator.resources import DEFAULT_FIXTURES
+
+ENV_PREFIX = "EMULATOR_"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    host: str = Field("127.0.0.1", description="interface to bind")
+    port: int = Field(8000, ge=0, le=65535, description="port to bind; 0 picks a free one")
+    workers: int = Field(
+        1, ge=1, le=64, description="worker processes (more than 1 needs a file state)"
+    )
+    seed: str = Field("linkup", min_length=1, description="seed of every generated value")
+    fixtures: Path = Field(DEFAULT_FIXTURES, description="fixture file or folder of YAML tenants")
+    state: str = Field(":memory:", min_length=1, description="':memory:' or a SQLite file path")
+    admin_token: SecretStr | None = Field(None, description="bearer token guarding /_emulator")
+    journal_size: int = Field(10_000, ge=1, le=10_000_000, description="request journal bound")
+    rate_limit: int = Field(300, ge=0, description="default requests per minute per key; 0 = off")
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = Field(
+        "info", description="log level"
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="comma-separated origins allowed by CORS ('*' for any)"
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("admin_token", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _one_memory_per_process(self) -> Settings:
+        if self.workers > 1 and self.state == ":memory:":
+            raise ValueError(
+                "workers > 1 needs a file state (e.g. --state ./state.sqlite3): "
+                "each worker process would otherwise hold its own ':memory:' balances"
+            )
+        return self
+
+
+def explain(error: ValidationError) -> str:
+    """A bad setting as the one line a failed start prints, naming its flag and variable."""
+    loc, message = first_problem(error)
+    name = str(loc[0]) if loc else ""
+    # A model-level check (workers vs. state) has no field.
+    where = f" --{name.replace('_', '-')} / {ENV_PREFIX}{name.upper()}" if name else "s"
+    return f"linkup-emulator: invalid setting{where}: {message}"

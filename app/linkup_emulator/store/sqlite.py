@@ -1,0 +1,535 @@
+"""The SQLite file store: state that survives restarts and is shared by worker processes.
+
+Its calls are local and short (tens of microseconds), so they run on the event loop: a hop to
+a thread costs more than the work (measured with the v2 fast path, bench/). Writers of every
+process queue on a flock beside the file, then take SQLite's write lock at once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import math
+import os
+import sqlite3
+import threading
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import astuple
+
+import orjson
+
+from linkup_emulator.models import AccountSpec, FaultSpec, TenantSpec
+from linkup_emulator.store.base import (
+    Account,
+    Charge,
+    Debit,
+    FaultHit,
+    FaultRule,
+    GraphEntry,
+    JournalEntry,
+    Lookup,
+    RateHit,
+    StoreConflict,
+    Tenant,
+    Usage,
+    fault_id,
+    fault_number,
+    new_account,
+)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS tenants (
+    api_key TEXT PRIMARY KEY,
+    balance INTEGER,
+    consumed INTEGER NOT NULL DEFAULT 0,
+    rate_limit INTEGER,
+    spec TEXT NOT NULL,
+    runtime INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS accounts (
+    account_id TEXT PRIMARY KEY,
+    api_key TEXT NOT NULL REFERENCES tenants(api_key) ON DELETE CASCADE,
+    account_name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    country TEXT NOT NULL,
+    pool_size INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    position INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS accounts_by_key ON accounts(api_key, position);
+CREATE TABLE IF NOT EXISTS usage (
+    api_key TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    calls INTEGER NOT NULL,
+    credits INTEGER NOT NULL,
+    PRIMARY KEY (api_key, account_id, action)
+);
+CREATE TABLE IF NOT EXISTS rate_windows (
+    api_key TEXT PRIMARY KEY,
+    window_start REAL NOT NULL,
+    count INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS journal (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    api_key TEXT,
+    account_id TEXT,
+    entry BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS journal_by_key ON journal(api_key, id);
+CREATE TABLE IF NOT EXISTS graph (
+    account_id TEXT NOT NULL,
+    member TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    record BLOB NOT NULL,
+    PRIMARY KEY (account_id, member)
+);
+CREATE INDEX IF NOT EXISTS graph_by_seq ON graph(account_id, seq);
+CREATE TABLE IF NOT EXISTS faults (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    spec TEXT NOT NULL,
+    api_key TEXT,
+    account_id TEXT,
+    action TEXT,
+    matched INTEGER NOT NULL DEFAULT 0,
+    remaining INTEGER
+);
+"""
+
+
+USAGE_UPSERT = (
+    "INSERT INTO usage (api_key, account_id, action, calls, credits) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (api_key, account_id, action)"
+    " DO UPDATE SET calls = calls + excluded.calls, credits = credits + excluded.credits"
+)
+FLUSH_ROWS = 256  # journal rows buffered before a write
+FLUSH_S = 0.1  # and the longest a row waits
+
+
+class SqliteStore:
+    """One connection per process, guarded by a lock; cross-process safety comes from SQLite."""
+
+    name = "file"
+
+    def __init__(self, path: str, *, exclusive: bool = True) -> None:
+        """`exclusive`: no other process uses the file, so journal rows may be written in
+        batches (workers sharing it must each see every row at once)."""
+        self.path = path
+        self._buffered = exclusive
+        self._lock = threading.Lock()
+        self._pending: list[tuple[str | None, str | None, bytes]] = []
+        self._bound = 1
+        self._timer: threading.Timer | None = None
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+        self._db.execute("PRAGMA foreign_keys = ON")
+        # Writers from other processes queue on this lock, woken the moment it is free;
+        # SQLite's own busy wait polls in sleeps of a millisecond and more (a p99 cliff).
+        self._flock = os.open(f"{path}-writer.lock", os.O_CREAT | os.O_RDWR, 0o644)
+        weakref.finalize(self, os.close, self._flock)
+        # WAL lets workers read while one writes; NORMAL sync survives a killed process.
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        with self._tx() as db:
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock, self._write() as db:
+            yield db
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """An IMMEDIATE transaction (the write lock up front: no upgrade deadlocks), behind the
+        cross-process writer lock of a file store. The caller holds self._lock."""
+        fcntl.flock(self._flock, fcntl.LOCK_EX)
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        finally:
+            fcntl.flock(self._flock, fcntl.LOCK_UN)
+
+    def _one(self, sql: str, args: tuple[object, ...]) -> tuple[object, ...] | None:
+        with self._lock:
+            row: tuple[object, ...] | None = self._db.execute(sql, args).fetchone()
+            return row
+
+    # -- tenants -----------------------------------------------------------------------------
+
+    def _insert_tenant(self, db: sqlite3.Connection, spec: TenantSpec, runtime: bool) -> None:
+        db.execute(
+            "INSERT INTO tenants (api_key, balance, consumed, rate_limit, spec, runtime)"
+            " VALUES (?, ?, 0, ?, ?, ?)",
+            (spec.api_key, spec.credits, spec.rate_limit, spec.model_dump_json(), int(runtime)),
+        )
+        for position, account in enumerate(spec.accounts):
+            self._insert_account(db, spec.api_key, position, account)
+
+    def _insert_account(
+        self,
+        db: sqlite3.Connection,
+        api_key: str,
+        position: int,
+        account: AccountSpec,
+        *,
+        missing_only: bool = False,
+    ) -> None:
+        row = new_account(api_key, account)
+        verb = "INSERT OR IGNORE" if missing_only else "INSERT"
+        db.execute(
+            f"{verb} INTO accounts (account_id, api_key, account_name, status, country,"
+            " pool_size, created_at, updated_at, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*astuple(row), position),
+        )
+
+    def _taken(self, db: sqlite3.Connection, spec: TenantSpec) -> bool:
+        if db.execute("SELECT 1 FROM tenants WHERE api_key = ?", (spec.api_key,)).fetchone():
+            return True
+        ids = [a.account_id for a in spec.accounts]
+        marks = ",".join("?" * len(ids))
+        return bool(
+            ids
+            and db.execute(f"SELECT 1 FROM accounts WHERE account_id IN ({marks})", ids).fetchone()
+        )
+
+    async def seed_fixtures(self, tenants: list[TenantSpec]) -> None:
+        with self._tx() as db:
+            # Fixture tenants dropped from the fixtures are kept like runtime ones, till a reset.
+            db.execute("UPDATE tenants SET runtime = 1 WHERE runtime = 0")
+            for spec in tenants:
+                self._reconcile(db, spec)
+
+    def _reconcile(self, db: sqlite3.Connection, spec: TenantSpec) -> None:
+        for account in spec.accounts:
+            owner = db.execute(
+                "SELECT api_key FROM accounts WHERE account_id = ?", (account.account_id,)
+            ).fetchone()
+            if owner is not None and owner[0] != spec.api_key:
+                raise StoreConflict(
+                    f"account_id '{account.account_id}' of fixture tenant '{spec.api_key}'"
+                    " belongs to another key in the state file"
+                )
+        found = db.execute("SELECT 1 FROM tenants WHERE api_key = ?", (spec.api_key,)).fetchone()
+        if found is None:
+            self._insert_tenant(db, spec, runtime=False)
+            return
+        # A kept file keeps its balances and statuses; new accounts join; a reset goes back to
+        # today's fixture.
+        db.execute(
+            "UPDATE tenants SET spec = ?, runtime = 0 WHERE api_key = ?",
+            (spec.model_dump_json(), spec.api_key),
+        )
+        for position, account in enumerate(spec.accounts):
+            self._insert_account(db, spec.api_key, position, account, missing_only=True)
+
+    async def create_tenant(self, spec: TenantSpec) -> bool:
+        try:
+            with self._tx() as db:
+                if self._taken(db, spec):
+                    return False
+                self._insert_tenant(db, spec, runtime=True)
+                return True
+        except sqlite3.IntegrityError:  # the spec lists one account id twice
+            return False
+
+    async def tenant(self, api_key: str) -> Tenant | None:
+        row = self._one(
+            "SELECT api_key, balance, consumed, rate_limit FROM tenants WHERE api_key = ?",
+            (api_key,),
+        )
+        return Tenant(*row) if row else None  # type: ignore[arg-type]
+
+    async def lookup(self, api_key: str, account_id: str | None) -> Lookup | None:
+        # One statement for the three reads every v2 request starts with.
+        row = self._one(
+            "SELECT t.api_key, t.balance, t.consumed, t.rate_limit,"
+            " EXISTS (SELECT 1 FROM faults), a.account_id, a.api_key, a.account_name, a.status,"
+            " a.country, a.pool_size, a.created_at, a.updated_at"
+            " FROM tenants t LEFT JOIN accounts a ON a.account_id = ?2 WHERE t.api_key = ?1",
+            (api_key, account_id),
+        )
+        if row is None:
+            return None
+        account = Account(*row[5:]) if row[5] is not None else None  # type: ignore[arg-type]
+        return Lookup(Tenant(*row[:4]), account, bool(row[4]))  # type: ignore[arg-type]
+
+    async def account(self, account_id: str) -> Account | None:
+        row = self._one(
+            "SELECT account_id, api_key, account_name, status, country, pool_size, created_at,"
+            " updated_at FROM accounts WHERE account_id = ?",
+            (account_id,),
+        )
+        return Account(*row) if row else None  # type: ignore[arg-type]
+
+    async def accounts(self, api_key: str, limit: int, offset: int) -> tuple[list[Account], int]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT account_id, api_key, account_name, status, country, pool_size, created_at,"
+                " updated_at FROM accounts WHERE api_key = ? ORDER BY position LIMIT ? OFFSET ?",
+                (api_key, limit, offset),
+            ).fetchall()
+            (total,) = self._db.execute(
+                "SELECT COUNT(*) FROM accounts WHERE api_key = ?", (api_key,)
+            ).fetchone()
+        return [Account(*row) for row in rows], total
+
+    async def usage(self, api_key: str) -> list[Usage]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT a.account_id, a.status, a.country, COALESCE(SUM(u.calls), 0),"
+                " COALESCE(SUM(u.credits), 0) FROM accounts a LEFT JOIN usage u"
+                " ON u.api_key = a.api_key AND u.account_id = a.account_id"
+                " WHERE a.api_key = ? GROUP BY a.account_id ORDER BY a.position",
+                (api_key,),
+            ).fetchall()
+        return [Usage(*row) for row in rows]
+
+    async def patch_tenant(self, api_key: str, changes: dict[str, int | None]) -> bool:
+        columns = {"credits": "balance", "rate_limit": "rate_limit"}
+        with self._tx() as db:
+            found = db.execute("SELECT 1 FROM tenants WHERE api_key = ?", (api_key,)).fetchone()
+            for field, value in changes.items():
+                db.execute(
+                    f"UPDATE tenants SET {columns[field]} = ? WHERE api_key = ?", (value, api_key)
+                )
+            return found is not None
+
+    async def set_account_status(self, account_id: str, status: str, now: str) -> bool:
+        with self._tx() as db:
+            cursor = db.execute(
+                "UPDATE accounts SET status = ?, updated_at = ? WHERE account_id = ?",
+                (status, now, account_id),
+            )
+            return cursor.rowcount == 1
+
+    # -- credits, graph and rate ---------------------------------------------------------------
+
+    async def apply(self, debit: Debit) -> Charge:
+        with self._tx() as db:
+            for change in debit.changes:
+                row = db.execute(
+                    "SELECT version FROM graph WHERE account_id = ? AND member = ?",
+                    (debit.account_id, change.member),
+                ).fetchone()
+                if (row[0] if row else 0) != change.expected:
+                    return Charge(ok=False, conflict=True)
+            # The check and the debit are one statement: no reader can slip between them.
+            debited = db.execute(
+                "UPDATE tenants SET balance = balance - ?1, consumed = consumed + ?1"
+                " WHERE api_key = ?2 AND (balance IS NULL OR balance >= ?1)",
+                (debit.cost, debit.api_key),
+            ).rowcount
+            if not debited:
+                current = db.execute(
+                    "SELECT balance FROM tenants WHERE api_key = ?", (debit.api_key,)
+                ).fetchone()
+                if current is None:
+                    return Charge(ok=False, gone=True)
+                return Charge(ok=False, balance=current[0])
+            db.execute(USAGE_UPSERT, (debit.api_key, debit.account_id, debit.action, 1, debit.cost))
+            if debit.changes:
+                (seq,) = db.execute(
+                    "SELECT COALESCE(MAX(seq), 0) FROM graph WHERE account_id = ?",
+                    (debit.account_id,),
+                ).fetchone()
+                db.executemany(
+                    "INSERT INTO graph (account_id, member, version, seq, record)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_id, member) DO UPDATE SET"
+                    " version = excluded.version, seq = excluded.seq, record = excluded.record",
+                    [
+                        (debit.account_id, c.member, c.expected + 1, seq + i, c.record)
+                        for i, c in enumerate(debit.changes, 1)
+                    ],
+                )
+            return Charge(ok=True)
+
+    async def graph(self, account_id: str) -> list[GraphEntry]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT member, version, seq, record FROM graph WHERE account_id = ? ORDER BY seq",
+                (account_id,),
+            ).fetchall()
+        return [GraphEntry(*row) for row in rows]
+
+    async def hit_rate(self, api_key: str, limit: int, window_s: float, now: float) -> RateHit:
+        with self._tx() as db:
+            start, count = db.execute(
+                "INSERT INTO rate_windows (api_key, window_start, count) VALUES (?1, ?2, 1)"
+                " ON CONFLICT (api_key) DO UPDATE SET"
+                " count = CASE WHEN ?2 >= window_start + ?3 THEN 1 ELSE count + 1 END,"
+                " window_start = CASE WHEN ?2 >= window_start + ?3 THEN ?2 ELSE window_start END"
+                " RETURNING window_start, count",
+                (api_key, now, window_s),
+            ).fetchone()
+        retry_after = max(1, math.ceil(start + window_s - now))
+        return RateHit(allowed=count <= limit, retry_after=retry_after)
+
+    # -- journal ------------------------------------------------------------------------------
+
+    async def record(self, entry: JournalEntry, bound: int) -> None:
+        """Rows are buffered and written in batches (by size, by timer, before any read or
+        reset) while this process is the file's only user, so nothing can see them missing; a
+        crash loses at most FLUSH_S of journal, never a debit. A file shared by workers gets
+        every row at once, in one transaction, so every worker reads them all."""
+        row = (entry.api_key, entry.account_id, orjson.dumps(entry))
+        with self._lock:
+            self._pending.append(row)
+            self._bound = bound
+            if not self._buffered or len(self._pending) >= FLUSH_ROWS:
+                self._flush_locked()
+            elif self._timer is None:
+                self._timer = threading.Timer(FLUSH_S, self._flush)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def _flush(self) -> None:
+        with self._lock:
+            self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._pending:
+            with self._write() as db:
+                self._flush_into(db)
+
+    def _flush_into(self, db: sqlite3.Connection) -> None:
+        """The buffered journal rows, in the caller's transaction (a reset's: rows of calls
+        made before it are then reset with it, never left to land after it)."""
+        if not self._pending:
+            return
+        db.executemany(
+            "INSERT INTO journal (api_key, account_id, entry) VALUES (?, ?, ?)", self._pending
+        )
+        (last,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM journal").fetchone()
+        # Ids only grow, so the rows past the bound are exactly the oldest ones.
+        db.execute("DELETE FROM journal WHERE id <= ?", (last - self._bound,))
+        self._pending.clear()
+
+    async def journal(
+        self, api_key: str | None, account_id: str | None, limit: int
+    ) -> tuple[list[tuple[int, JournalEntry]], int]:
+        where, args = [], []
+        if api_key is not None:
+            where.append("api_key = ?")
+            args.append(api_key)
+        if account_id is not None:
+            where.append("account_id = ?")
+            args.append(account_id)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        with self._lock:
+            self._flush_locked()
+            rows = self._db.execute(
+                f"SELECT id, entry FROM journal{clause} ORDER BY id DESC LIMIT ?", (*args, limit)
+            ).fetchall()
+            (total,) = self._db.execute(f"SELECT COUNT(*) FROM journal{clause}", args).fetchone()
+        return [(rowid, JournalEntry(**orjson.loads(blob))) for rowid, blob in rows], total
+
+    # -- faults -------------------------------------------------------------------------------
+
+    def _rule(self, row: tuple[int, str, int, int | None]) -> FaultRule:
+        rowid, spec, matched, remaining = row
+        return FaultRule(fault_id(rowid), FaultSpec.model_validate_json(spec), matched, remaining)
+
+    async def fault_add(self, spec: FaultSpec) -> FaultRule:
+        with self._tx() as db:
+            row = db.execute(
+                "INSERT INTO faults (spec, api_key, account_id, action, remaining)"
+                " VALUES (?, ?, ?, ?, ?) RETURNING id, spec, matched, remaining",
+                (
+                    spec.model_dump_json(),
+                    spec.match.api_key,
+                    spec.match.account_id,
+                    spec.match.action,
+                    spec.times,
+                ),
+            ).fetchone()
+        return self._rule(row)
+
+    async def faults(self, api_key: str | None) -> list[FaultRule]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, spec, matched, remaining FROM faults"
+                " WHERE ?1 IS NULL OR api_key = ?1 ORDER BY id",
+                (api_key,),
+            ).fetchall()
+        return [self._rule(row) for row in rows]
+
+    async def fault_delete(self, fault_id: str | None, api_key: str | None) -> int:
+        with self._tx() as db:
+            if fault_id is None:
+                return db.execute(
+                    "DELETE FROM faults WHERE ?1 IS NULL OR api_key = ?1", (api_key,)
+                ).rowcount
+            number = fault_number(fault_id)
+            if number is None:
+                return 0
+            return db.execute("DELETE FROM faults WHERE id = ?", (number,)).rowcount
+
+    async def fault_hits(self, api_key: str, account_id: str | None, action: str) -> list[FaultHit]:
+        with self._tx() as db:
+            rows = db.execute(
+                "UPDATE faults SET matched = matched + 1, remaining = remaining - 1"
+                " WHERE (api_key IS NULL OR api_key = ?1)"
+                " AND (account_id IS NULL OR account_id IS ?2)"
+                " AND (action IS NULL OR action = ?3)"
+                " RETURNING id, spec, matched, remaining",
+                (api_key, account_id, action),
+            ).fetchall()
+            if any(row[3] == 0 for row in rows):
+                db.execute("DELETE FROM faults WHERE remaining = 0")
+        return [FaultHit(self._rule(row), row[2]) for row in sorted(rows)]
+
+    # -- reset --------------------------------------------------------------------------------
+
+    async def reset(self, api_key: str | None) -> bool:
+        with self._lock, self._write() as db:
+            self._flush_into(db)
+            if api_key is None:
+                specs = db.execute("SELECT spec FROM tenants WHERE runtime = 0").fetchall()
+                tables = (
+                    "accounts",
+                    "tenants",
+                    "usage",
+                    "rate_windows",
+                    "journal",
+                    "faults",
+                    "graph",
+                )
+                for table in tables:
+                    db.execute(f"DELETE FROM {table}")
+                db.execute("DELETE FROM sqlite_sequence WHERE name = 'faults'")
+                for (spec,) in specs:
+                    self._insert_tenant(db, TenantSpec.model_validate_json(spec), runtime=False)
+                return True
+            row = db.execute(
+                "SELECT spec, runtime FROM tenants WHERE api_key = ?", (api_key,)
+            ).fetchone()
+            if row is None:
+                return False
+            db.execute(
+                "DELETE FROM graph WHERE account_id IN"
+                " (SELECT account_id FROM accounts WHERE api_key = ?)",
+                (api_key,),
+            )
+            db.execute("DELETE FROM accounts WHERE api_key = ?", (api_key,))
+            db.execute("DELETE FROM tenants WHERE api_key = ?", (api_key,))
+            for table in ("usage", "rate_windows", "journal", "faults"):
+                db.execute(f"DELETE FROM {table} WHERE api_key = ?", (api_key,))
+            self._insert_tenant(db, TenantSpec.model_validate_json(row[0]), runtime=bool(row[1]))
+            return True
+
+    async def close(self) -> None:
+        with self._lock:
+            self._flush_locked()
+            self._db.close()
