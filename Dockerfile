@@ -32,7 +32,7 @@ RUN groupadd --system --gid 10001 emulator \
 
 COPY --from=builder /opt/venv /opt/venv
 
-# Settings are the CLI's EMULATOR_* variables (SPEC section 4); override any with `docker run -e`.
+# Settings are the CLI's EMULATOR_* variables (README, "Configuration"); override any with `docker run -e`.
 # Change the port through EMULATOR_PORT, not a --port flag, so the health check follows it.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import os
 import re
-import select
-import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from starlette.testclient import TestClient
 
@@ -23,12 +17,12 @@ from linkup_emulator.cli import load_settings
 from linkup_emulator.main import create_app
 from linkup_emulator.resources import DEFAULT_FIXTURES
 from linkup_emulator.settings import Settings
+from tests.support.http import Response
+from tests.support.servers import free_port, recommendations, running
 
 SCRIPT = Path(sys.executable).parent / "linkup-emulator"
-LISTENING = re.compile(r"^linkup-emulator listening on (http://127\.0\.0\.1:(\d+))$")
-START_TIMEOUT = 20.0
 
-# Every setting, its default as a Python value and as --help prints it (SPEC section 4).
+# Every setting, its default as a Python value and as --help prints it (README, "Configuration").
 DEFAULTS: dict[str, tuple[Any, str]] = {
     "host": ("127.0.0.1", "127.0.0.1"),
     "port": (8000, "8000"),
@@ -68,82 +62,7 @@ def emulator_env(**settings: str) -> dict[str, str]:
     return {**os.environ, "EMULATOR_LOG_LEVEL": "warning", **settings}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _first_line(process: subprocess.Popen[str]) -> str:
-    assert process.stdout is not None
-    ready, _, _ = select.select([process.stdout], [], [], START_TIMEOUT)
-    return process.stdout.readline().rstrip("\n") if ready else ""
-
-
-def _wait_healthy(base_url: str, process: subprocess.Popen[str], log: Path) -> None:
-    with httpx.Client(base_url=base_url, timeout=1) as client:
-        for _ in range(int(START_TIMEOUT / 0.05)):
-            try:
-                if client.get("/_emulator/health").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None:
-                pytest.fail(f"the server exited during start: {log.read_text()}")
-            time.sleep(0.05)
-    pytest.fail(f"the server did not become healthy: {log.read_text()}")
-
-
-def _stop(process: subprocess.Popen[str]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)  # its own session: the workers go too
-            process.wait()
-    if process.stdout is not None:
-        process.stdout.close()
-
-
-@contextmanager
-def running(
-    command: Sequence[str], env: Mapping[str, str], log: Path, base_url: str | None = None
-) -> Iterator[httpx.Client]:
-    """Start a server, yield a client of it once healthy, and stop it whatever happens.
-
-    Without `base_url`, the URL is read from the `listening on` line the CLI prints first.
-    stderr goes to `log`, so a chatty server never stalls on a full pipe.
-    """
-    with log.open("w") as stderr:
-        process = subprocess.Popen(
-            list(command),
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            env=dict(env),
-            text=True,
-            start_new_session=True,
-        )
-    try:
-        if base_url is None:
-            line = _first_line(process)
-            match = LISTENING.match(line)
-            assert match, f"first line {line!r}; stderr: {log.read_text()}"
-            base_url = match.group(1)
-        _wait_healthy(base_url, process, log)
-        with httpx.Client(base_url=base_url, timeout=10) as client:
-            yield client
-    finally:
-        _stop(process)
-
-
-def recommendations(client: httpx.Client | TestClient, key: str, account: str) -> httpx.Response:
-    body = {"account_id": account, "action": "recommendations", "params": {"count": 5}}
-    return client.post("/v2/network", json=body, headers={"x-api-key": key})
-
-
-def profile_urls(response: httpx.Response) -> list[str]:
+def profile_urls(response: Response) -> list[str]:
     assert response.status_code == 200, response.text
     return [person["profile_url"] for person in response.json()["data"]["recommendations"]]
 
@@ -162,6 +81,7 @@ def test_the_defaults_table_covers_every_setting() -> None:
     assert set(DEFAULTS) == set(Settings.model_fields)
 
 
+@pytest.mark.slow
 def test_help_lists_every_setting_with_its_env_var_and_default() -> None:
     # A wide terminal, so argparse never breaks a long default (the fixtures path) mid-word.
     result = subprocess.run(
@@ -178,6 +98,7 @@ def test_help_lists_every_setting_with_its_env_var_and_default() -> None:
         assert f"(env {env_var(name)}; default: {shown})" in text, name
 
 
+@pytest.mark.slow
 def test_version_names_the_program() -> None:
     result = subprocess.run(
         [str(SCRIPT), "--version"], capture_output=True, text=True, timeout=30, check=True
@@ -314,6 +235,7 @@ START_FAILURES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("argv", "env", "mentions"), START_FAILURES)
 def test_the_console_script_refuses_to_start_with_one_line(
     tmp_path: Path, argv: list[str], env: Any, mentions: str
@@ -336,6 +258,7 @@ def test_the_console_script_refuses_to_start_with_one_line(
     assert mentions in lines[0]
 
 
+@pytest.mark.slow
 def test_a_port_in_use_or_an_unknown_host_is_one_line(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -360,6 +283,7 @@ def test_a_port_in_use_or_an_unknown_host_is_one_line(tmp_path: Path) -> None:
             assert reason in line
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "env",
     [_broken_fixture, _state_not_sqlite, lambda _: {"EMULATOR_RATE_LIMIT": "-1"}],
@@ -379,6 +303,7 @@ def test_uvicorn_app_main_app_refuses_to_start_with_one_line(tmp_path: Path, env
 # real starts -------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_port_0_prints_the_real_port_and_it_answers(tmp_path: Path) -> None:
     command = [str(SCRIPT), "--host", "127.0.0.1", "--port", "0"]
     with running(command, emulator_env(), tmp_path / "stderr.log") as client:
@@ -390,6 +315,7 @@ def test_port_0_prints_the_real_port_and_it_answers(tmp_path: Path) -> None:
         assert recommendations(client, "demo_key", "acc_demo").status_code == 200
 
 
+@pytest.mark.slow
 def test_an_env_driven_start_is_honoured_by_the_server(tmp_path: Path, fixture_file: Path) -> None:
     env = emulator_env(
         EMULATOR_HOST="127.0.0.1",
@@ -415,6 +341,7 @@ def _in_process_urls(fixtures: Path, seed: str) -> list[str]:
         return profile_urls(recommendations(client, "cli_key", "acc_cli"))
 
 
+@pytest.mark.slow
 def test_flags_reach_every_worker(tmp_path: Path, fixture_file: Path) -> None:
     """Workers rebuild their settings from the environment: each flag must be handed down.
 
@@ -438,6 +365,7 @@ def test_flags_reach_every_worker(tmp_path: Path, fixture_file: Path) -> None:
     assert live == _in_process_urls(fixture_file, "flag-seed")
 
 
+@pytest.mark.slow
 def test_uvicorn_app_main_app_still_works(tmp_path: Path, fixture_file: Path) -> None:
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "linkup_emulator.main:app", "--host", "127.0.0.1"]

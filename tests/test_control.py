@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 from linkup_emulator.main import create_app, run_sync
 from linkup_emulator.settings import Settings
-from tests.conftest import assert_error, balance, recommend
+from tests.support.http import assert_error, balance, recommend
 from tests.support.openapi import validate_response
 
 TENANT: dict[str, Any] = {

@@ -1,4 +1,5 @@
-"""The error table of SPEC §1.4: every row input can cause, its check order, and hostile input."""
+"""The error table (README, "The emulated contract"): every row input can cause, its check
+order, and hostile input."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from linkup_emulator.main import create_app
 from linkup_emulator.pytest_plugin import LiveServer
 from linkup_emulator.server import MALFORMED
 from linkup_emulator.settings import Settings
-from tests.conftest import assert_error, balance, network
+from tests.support.http import assert_error, balance, network
 from tests.support.openapi import validate_response
 
 OK = {"account_id": "acc_demo", "action": "recommendations", "params": {"count": 10}}
@@ -757,7 +758,7 @@ def _raw_exchange(server: LiveServer, request: bytes) -> httpx.Response:
             answer += chunk
         head, _, content = answer.partition(b"\r\n\r\n")
         status_line, *lines = head.decode("latin-1").split("\r\n")
-        headers = [tuple(line.split(": ", 1)) for line in lines]
+        headers = [(k, v) for k, _, v in (line.partition(": ") for line in lines)]
         length = int(dict((k.lower(), v) for k, v in headers).get("content-length", "0"))
         while len(content) < length:
             chunk = sock.recv(65536)

@@ -13,8 +13,8 @@ from starlette.testclient import TestClient
 from linkup_emulator.errors import FORCIBLE
 from linkup_emulator.main import create_app
 from linkup_emulator.settings import Settings
-from tests.conftest import assert_error, balance, recommend
 from tests.support.clock import ManualClock
+from tests.support.http import assert_error, balance, recommend
 from tests.support.openapi import validate_response
 
 

@@ -12,7 +12,7 @@ from linkup_emulator.fixtures import FixtureError
 from linkup_emulator.main import create_app
 from linkup_emulator.resources import DEFAULT_FIXTURES
 from linkup_emulator.settings import Settings
-from tests.conftest import balance, recommend
+from tests.support.http import balance, recommend
 
 GOOD = """
 tenants:

@@ -11,7 +11,7 @@ from linkup_emulator import __version__
 from linkup_emulator.generator import SUPPORTED_COUNTRIES
 from linkup_emulator.main import create_app
 from linkup_emulator.settings import Settings
-from tests.conftest import TIMESTAMP, balance, network, recommend
+from tests.support.http import TIMESTAMP, balance, network, recommend
 from tests.support.openapi import validate_response
 
 FIELDS = ["name", "subtitle", "profile_url", "insight", "entity_urn", "profile_picture"]

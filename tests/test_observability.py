@@ -17,7 +17,7 @@ from linkup_emulator.observability.logging import JsonFormatter
 from linkup_emulator.observability.metrics import tenant_label
 from linkup_emulator.resources import OPENAPI_PATH
 from linkup_emulator.settings import Settings
-from tests.conftest import assert_error, balance, recommend
+from tests.support.http import assert_error, balance, recommend
 from tests.support.openapi import validate_response
 
 
@@ -99,9 +99,7 @@ def test_two_keys_that_mask_alike_keep_their_credits_apart(client: TestClient) -
     assert "other_key" not in text
     # With an admin token the hash is keyed with it: /metrics alone can't confirm a guessed key.
     assert tenant_label("demo_key", b"token") != tenant_label("demo_key")
-    with TestClient(
-        create_app(Settings(admin_token="token", log_level="warning"))  # type: ignore[arg-type]
-    ) as guarded:
+    with TestClient(create_app(Settings(admin_token="token", log_level="warning"))) as guarded:
         recommend(guarded, count=10)
         text = guarded.get("/metrics").text
     assert _metric(text, "emulator_credits_consumed_total", tenant=tenant_label("demo_key")) == 0
@@ -150,7 +148,7 @@ def test_cors_is_off_by_default_and_configurable() -> None:
             "access-control-allow-origin"
             not in client.options("/v2/network", headers=preflight).headers
         )
-    settings = Settings(cors_origins="http://demo.local", log_level="warning")  # type: ignore[arg-type]
+    settings = Settings(cors_origins="http://demo.local", log_level="warning")
     with TestClient(create_app(settings)) as client:
         response = client.options("/v2/network", headers=preflight)
         assert response.status_code == 204

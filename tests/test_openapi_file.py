@@ -10,6 +10,7 @@ import copy
 import json
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +87,7 @@ def _seed_page() -> Path | None:
     return next((p for p in candidates if p.is_file()), None)
 
 
-def _walk(node: Any, where: str = "#"):
+def _walk(node: Any, where: str = "#") -> Iterator[tuple[str, Any]]:
     if isinstance(node, dict):
         yield where, node
         for k, v in node.items():
@@ -637,7 +638,7 @@ def test_rejects_an_undocumented_status_or_operation() -> None:
 
 
 def test_shipped_fixtures_are_valid_tenant_specs() -> None:
-    """What POST /_emulator/keys takes is what a fixtures file lists (SPEC §3)."""
+    """What POST /_emulator/keys takes is what a fixtures file lists (README, "Fixtures")."""
     files = sorted((REPO / "fixtures").glob("*.y*ml"))
     if not files:
         pytest.skip("no fixtures/*.yaml yet")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -18,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.test_cli import free_port, recommendations, running
+from tests.support.servers import free_port, recommendations, running
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -127,6 +128,7 @@ def _tool(name: str) -> str | None:
 # linting ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_hadolint_passes_at_warning_level() -> None:
     hadolint = _tool("hadolint")
     if hadolint is None:
@@ -141,6 +143,7 @@ def test_hadolint_passes_at_warning_level() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_compose_file_matches_the_compose_spec() -> None:
     check = [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.compose-spec"]
     result = subprocess.run(
@@ -214,6 +217,7 @@ def test_the_state_lives_on_the_volume(image: Stage) -> None:
     assert image.exposed == [image.env["EMULATOR_PORT"]] == ["8000"]
 
 
+@pytest.mark.slow
 def test_the_entrypoint_command_serves_and_passes_its_healthcheck(
     image: Stage, tmp_path: Path
 ) -> None:
@@ -291,6 +295,7 @@ def test_compose_agrees_with_the_dockerfile(image: Stage, compose: dict[str, Any
 # the wheel -------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_wheel_carries_the_contract_and_the_fixtures(tmp_path: Path) -> None:
     """The image installs the wheel, not the checkout: openapi.yaml and fixtures ride inside."""
     # Without the build backend installed here, pip fetches it into an isolated build env.
@@ -344,3 +349,46 @@ print(json.dumps([linkup_emulator.__file__, str(OPENAPI_PATH), str(DEFAULT_FIXTU
     assert Path(openapi) == site / "linkup_emulator" / "openapi.yaml"
     assert Path(fixtures) == site / "linkup_emulator" / "fixtures_default"
     assert (spec_status, key_status) == (200, 200)
+
+
+# the developer tooling ---------------------------------------------------------------------------
+
+
+def _requirement_names(pyproject: dict[str, Any]) -> set[str]:
+    project = pyproject["project"]
+    specs = [*project["dependencies"], *project["optional-dependencies"]["dev"]]
+    return {
+        re.split(r"[\[<>=!~; ]", spec, maxsplit=1)[0].lower().replace("_", "-") for spec in specs
+    }
+
+
+def test_constraints_are_made_by_make_lock_and_pin_every_dependency(
+    pyproject: dict[str, Any],
+) -> None:
+    """A dependency added to pyproject without `make lock` would install unpinned."""
+    text = (REPO / "constraints.txt").read_text(encoding="utf-8")
+    assert "#    make lock\n" in text  # pip-compile's header names the command
+    pinned = {
+        line.split("==", 1)[0].lower().replace("_", "-").replace(".", "-")
+        for line in text.splitlines()
+        if "==" in line and not line.startswith(" ")
+    }
+    assert _requirement_names(pyproject) <= pinned
+
+
+@pytest.mark.slow
+def test_the_pre_commit_hooks_are_local_and_valid() -> None:
+    """Hosted hook repositories can't be fetched here: every hook runs the venv's own tools."""
+    config = yaml.safe_load((REPO / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
+    assert [repo["repo"] for repo in config["repos"]] == ["local"]
+    entries = [hook["entry"].split()[0] for hook in config["repos"][0]["hooks"]]
+    assert entries == [".venv/bin/ruff", ".venv/bin/ruff", ".venv/bin/mypy"]
+    pre_commit = Path(sys.executable).parent / "pre-commit"
+    checked = subprocess.run(
+        [str(pre_commit), "validate-config", ".pre-commit-config.yaml"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -58,12 +58,14 @@ def test_same_seed_same_people(linkup, linkup_live):
 """
 
 
+@pytest.mark.slow
 def test_users_can_write_tests_with_the_fixtures(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_user=USER_TESTS)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--linkup-seed", "user-seed")
     result.assert_outcomes(passed=7)
 
 
+@pytest.mark.slow
 def test_a_seed_option_changes_the_people(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_seed="""
@@ -84,6 +86,7 @@ def test_names(linkup):
     assert people[0] != people[2]
 
 
+@pytest.mark.slow
 def test_a_project_with_its_own_app_package_uses_both_fixtures(pytester: pytest.Pytester) -> None:
     """FastAPI projects often have an `app` package; the emulator's is `linkup_emulator`, so the
     project's `app`, imported first, and both fixtures live side by side in one process."""

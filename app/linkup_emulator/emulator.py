@@ -1,9 +1,9 @@
 """The v2 API's behaviour: the check order, written straight-line, over a store and actions.
 
 Routes translate HTTP to these methods and know nothing of the rules; this module knows
-nothing of URLs. Every error is an ApiError raised in the documented order (README, "Errors"):
-key, injected faults, rate limit, body, action, account, status, params, the graph's
-refusals, credits.
+nothing of URLs. Every error is an ApiError raised in the documented order (README, "The
+emulated contract"): key, injected faults, rate limit, body, action, account, status, params,
+the graph's refusals, credits.
 """
 
 from __future__ import annotations

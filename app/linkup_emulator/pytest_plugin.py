@@ -199,15 +199,14 @@ def _seed(config: pytest.Config) -> str:
 
 @pytest.fixture(scope="session")
 def linkup_app(pytestconfig: pytest.Config) -> Iterator[Any]:
-    """One in-process emulator app for the session (tests stay isolated by tenant), driven by
-    a starlette TestClient: its requests are ASGI calls, no socket."""
-    from starlette.testclient import TestClient
-
+    """One in-process emulator for the session (tests stay isolated by tenant), and an httpx
+    client of it: its requests are ASGI calls on the app, no socket."""
+    from linkup_emulator.inprocess import InProcessClient
     from linkup_emulator.main import create_app
     from linkup_emulator.settings import Settings
 
     app = create_app(Settings(seed=_seed(pytestconfig), rate_limit=0, log_level="warning"))
-    with TestClient(app, base_url="http://emulator") as client:
+    with InProcessClient(app, base_url="http://emulator", timeout=60) as client:
         yield client
 
 
@@ -215,7 +214,7 @@ def linkup_app(pytestconfig: pytest.Config) -> Iterator[Any]:
 def linkup(linkup_app: Any, request: pytest.FixtureRequest) -> Tenant:
     """A fresh tenant on the in-process emulator; `linkup.client` is an httpx client, no network.
 
-    The tenant is made in the store directly, on the app's own event loop: two control-plane
+    The tenant is made in the store directly, on the app's own loop: two control-plane
     requests per test cost more than most tests (bench/plugin.py measures it)."""
     from pydantic import ValidationError
 
@@ -228,8 +227,8 @@ def linkup(linkup_app: Any, request: pytest.FixtureRequest) -> Tenant:
         raise RuntimeError(f"could not create the test tenant {spec}: {error}") from error
     store = linkup_app.app.state.emulator.store
     # New, or left by an earlier run of this test: then put back as it was created.
-    made = linkup_app.portal.call(store.create_tenant, tenant)
-    if not made and not linkup_app.portal.call(store.reset, tenant.api_key):
+    made = linkup_app.run(store.create_tenant(tenant))
+    if not made and not linkup_app.run(store.reset(tenant.api_key)):
         raise RuntimeError(f"could not create the test tenant {spec}: an account id is taken")
     return _tenant(linkup_app, "http://emulator", spec)
 

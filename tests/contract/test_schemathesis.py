@@ -7,8 +7,9 @@ also covers what only the server sees (uvicorn's parsing, headers on the wire, c
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
+from typing import Any
 
 import httpx
 import hypothesis
@@ -50,11 +51,11 @@ repeatable = hypothesis.settings(
 )
 
 
-def _tame(case: Case) -> None:
+def _tame(case: Case[Any]) -> None:
     """Forced errors and long sleeps are opt-in features with their own tests (test_faults.py):
     a valid value would turn a valid request into a deliberate error or a 30 s wait, so valid
     values are dropped here; invalid ones stay, and must be rejected."""
-    headers = case.headers or {}
+    headers: MutableMapping[str, Any] = case.headers or {}
     delay = str(headers.get("X-Emulator-Delay-Ms", ""))
     if delay.isdigit() and int(delay) <= 30_000:
         headers["X-Emulator-Delay-Ms"] = "0"
@@ -64,7 +65,7 @@ def _tame(case: Case) -> None:
 
 @schema.parametrize()
 @repeatable
-def test_openapi_contract(case: Case) -> None:
+def test_openapi_contract(case: Case[Any]) -> None:
     _tame(case)
     try:
         case.call_and_validate()
@@ -85,7 +86,7 @@ def server() -> Iterator[httpx.Client]:
 @pytest.mark.slow
 @live_schema.parametrize()
 @repeatable
-def test_openapi_contract_over_http(case: Case, server: httpx.Client) -> None:
+def test_openapi_contract_over_http(case: Case[Any], server: httpx.Client) -> None:
     _tame(case)
     try:
         case.call_and_validate(base_url=str(server.base_url))

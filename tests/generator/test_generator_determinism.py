@@ -45,6 +45,7 @@ def test_same_bytes_on_every_call() -> None:
     assert PeopleGenerator(SEED).pool(ACCOUNT, COUNTRY, 1000).json_array(200) == first
 
 
+@pytest.mark.slow
 def test_same_bytes_in_fresh_processes_with_different_hash_salts() -> None:
     """Two interpreters with different PYTHONHASHSEED: salted hash() must feed nothing."""
     script = (

@@ -8,7 +8,7 @@ from collections import Counter
 from functools import cache
 from typing import Any, cast
 
-import jsonschema  # type: ignore[import-untyped]
+import jsonschema
 import orjson
 import pytest
 from unidecode import unidecode

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import orjson
+import pytest
 
 from linkup_emulator.generator import SUPPORTED_COUNTRIES, snapshot
 from linkup_emulator.generator.snapshot import extract
@@ -50,6 +51,7 @@ def test_the_manifest_covers_every_supported_country() -> None:
         assert all(Path(snapshot.path(module)).is_file() for module in modules)
 
 
+@pytest.mark.slow
 def test_generating_people_never_imports_faker() -> None:
     """Faker costs ~75 ms to import: the server must not pay it, in any country or record."""
     script = (

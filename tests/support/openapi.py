@@ -56,7 +56,8 @@ def load_spec() -> dict[str, Any]:
 @functools.lru_cache(maxsize=1)
 def _registry() -> Registry[Any]:
     resource: Resource[Any] = DRAFT202012.create_resource(load_spec())
-    return Registry().with_resource(_BASE_URI, resource)
+    registry: Registry[Any] = Registry().with_resource(_BASE_URI, resource)
+    return registry
 
 
 # ---------------------------------------------------------------- pointers and OpenAPI $refs

@@ -1,0 +1,97 @@
+"""Server processes for the tests that start one (all marked slow): start, wait, stop."""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.http import Client, Response
+
+LISTENING = re.compile(r"^linkup-emulator listening on (http://127\.0\.0\.1:(\d+))$")
+START_TIMEOUT = 20.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _first_line(process: subprocess.Popen[str]) -> str:
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], START_TIMEOUT)
+    return process.stdout.readline().rstrip("\n") if ready else ""
+
+
+def _wait_healthy(base_url: str, process: subprocess.Popen[str], log: Path) -> None:
+    with httpx.Client(base_url=base_url, timeout=1) as client:
+        for _ in range(int(START_TIMEOUT / 0.05)):
+            try:
+                if client.get("/_emulator/health").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None:
+                pytest.fail(f"the server exited during start: {log.read_text()}")
+            time.sleep(0.05)
+    pytest.fail(f"the server did not become healthy: {log.read_text()}")
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)  # its own session: the workers go too
+            process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
+
+
+@contextmanager
+def running(
+    command: Sequence[str], env: Mapping[str, str], log: Path, base_url: str | None = None
+) -> Iterator[httpx.Client]:
+    """Start a server, yield a client of it once healthy, and stop it whatever happens.
+
+    Without `base_url`, the URL is read from the `listening on` line the CLI prints first.
+    stderr goes to `log`, so a chatty server never stalls on a full pipe.
+    """
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            list(command),
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            env=dict(env),
+            text=True,
+            start_new_session=True,
+        )
+    try:
+        if base_url is None:
+            line = _first_line(process)
+            match = LISTENING.match(line)
+            assert match, f"first line {line!r}; stderr: {log.read_text()}"
+            base_url = match.group(1)
+        _wait_healthy(base_url, process, log)
+        with httpx.Client(base_url=base_url, timeout=10) as client:
+            yield client
+    finally:
+        _stop(process)
+
+
+def recommendations(client: Client, key: str, account: str) -> Response:
+    body = {"account_id": account, "action": "recommendations", "params": {"count": 5}}
+    return client.post("/v2/network", json=body, headers={"x-api-key": key})
