@@ -20,7 +20,7 @@ from starlette.testclient import TestClient
 
 from linkup_emulator import actions
 from linkup_emulator.actions import Action, Context, Plan
-from linkup_emulator.clock import SystemClock
+from linkup_emulator.clock import EmulatedClock
 from linkup_emulator.emulator import MAX_REPLANS, Emulator, Policy, Trace
 from linkup_emulator.errors import ApiError, InvalidParams
 from linkup_emulator.generator import PeopleGenerator
@@ -130,7 +130,7 @@ def test_a_plan_made_from_a_graph_that_changed_is_made_again(tmp_path: Path) -> 
 
     def race(_: int) -> str:
         store = SqliteStore(path)
-        emulator = Emulator(Policy("t", 0, 100), store, PeopleGenerator("t"), SystemClock())
+        emulator = Emulator(Policy("t", 0, 100), store, PeopleGenerator("t"), EmulatedClock())
         try:
             asyncio.run(emulator.network(Trace("network"), {"x-api-key": "race_key"}, raw))
             return "ok"

@@ -34,6 +34,7 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "journal_size": (10_000, "10000"),
     "rate_limit": (300, "300"),
     "log_level": ("info", "info"),
+    "clock": ("system", "system"),
     "cors_origins": ([], "none"),
 }
 

@@ -86,7 +86,7 @@ def test_rate_limit_per_key_and_isolated(client: TestClient) -> None:
 def test_rate_limit_window_resets() -> None:
     clock = ManualClock(1_000_000.0)
     settings = Settings(seed="t", rate_limit=2, log_level="warning")
-    with TestClient(create_app(settings, clock=clock)) as client:
+    with TestClient(create_app(settings, wall=clock)) as client:
         assert [
             recommend(client, key="other_key", account="acc_other").status_code for _ in range(3)
         ] == [

@@ -115,3 +115,61 @@ def test_the_projects_own_app_live(linkup_live):
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
+
+
+CLOCK_TESTS = """
+import pytest
+
+
+@pytest.mark.linkup(clock="2026-04-26T10:35:00Z")
+def test_starts_frozen_where_the_marker_says(linkup):
+    stamp = linkup.recommendations(count=1).json()["metadata"]["timestamp"]
+    assert stamp == "2026-04-26T10:35:00Z"
+    assert linkup.advance(90)["now"] == "2026-04-26T10:36:30.000Z"
+    credits = linkup.client.get("/v2/credits").json()
+    assert credits["metadata"]["timestamp"] == "2026-04-26T10:36:30Z"
+
+
+def test_another_tests_time_is_its_own(linkup):
+    assert linkup.clock() == {"now": "2026-01-01T00:00:00.000Z", "frozen": True, "offset_s": 0}
+
+
+@pytest.mark.linkup(clock="2026-02-01T00:00:00Z")
+def test_a_thawed_clock_runs(linkup_app, linkup):
+    linkup_app.post("/_emulator/clock", json={"freeze": False})
+    assert linkup.clock()["frozen"] is False  # the test's own choice; kept after it
+
+
+@pytest.mark.linkup(rate_limit=1)
+def test_advance_opens_a_new_rate_window(linkup):
+    assert linkup.recommendations().status_code == 200
+    assert linkup.recommendations().status_code == 429
+    linkup.advance(60)
+    assert linkup.recommendations().status_code == 200
+
+
+@pytest.mark.linkup(clock="2026-05-01T00:00:00+02:00")
+def test_live_too(linkup_live):
+    stamp = linkup_live.recommendations(count=1).json()["metadata"]["timestamp"]
+    assert stamp == "2026-04-30T22:00:00Z"
+
+
+def test_freeze_at_an_instant_and_thaw_after(linkup):
+    assert linkup.clock()["frozen"] is False  # the test before let it run
+    assert linkup.freeze("2099-06-01T00:00:00Z")["now"] == "2099-06-01T00:00:00.000Z"
+    assert linkup.clock()["frozen"] is True
+
+
+def test_thawed_after_the_test_that_froze_it(linkup):
+    assert linkup.clock()["frozen"] is False
+"""
+
+
+@pytest.mark.slow
+def test_tests_move_the_emulated_clock(pytester: pytest.Pytester) -> None:
+    """`linkup_clock` starts the session's emulators frozen early; a marker or helper puts
+    each test's tenant at its own instant, and a frozen clock runs again after the test."""
+    pytester.makeini("[pytest]\nlinkup_clock = 2026-01-01T00:00:00Z\n")
+    pytester.makepyfile(test_clock=CLOCK_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly")
+    result.assert_outcomes(passed=7)

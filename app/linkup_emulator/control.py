@@ -8,10 +8,12 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from linkup_emulator import envelope
+from linkup_emulator.clock import LATEST, ClockState, format_instant, parse_instant
 from linkup_emulator.emulator import MAX_BODY, Emulator, account_item
 from linkup_emulator.errors import CodedError
 from linkup_emulator.models import (
     AccountPatch,
+    ClockMove,
     FaultSpec,
     TenantPatch,
     TenantSpec,
@@ -113,12 +115,17 @@ async def patch_account(
     emulator: Emulator, account_id: str, raw: bytes | None
 ) -> dict[str, object]:
     patch = parse(AccountPatch, raw)
-    now = envelope.stamp(emulator.clock.now())
-    if not await emulator.store.set_account_status(account_id, patch.status, now):
-        raise Missing("no account has this account_id")
     account = await emulator.store.account(account_id)
-    assert account is not None
-    return account_item(account)
+    if account is None:
+        raise Missing("no account has this account_id")
+    # Its owner's time: a tenant whose clock runs ahead sees the change at its own now.
+    now = await emulator.now(account.api_key) or await emulator.now()
+    assert now is not None
+    if not await emulator.store.set_account_status(account_id, patch.status, envelope.stamp(now)):
+        raise Missing("no account has this account_id")  # reset away meanwhile
+    changed = await emulator.store.account(account_id)
+    assert changed is not None
+    return account_item(changed)
 
 
 async def reset(emulator: Emulator, api_key: str | None) -> dict[str, object]:
@@ -179,3 +186,90 @@ async def delete_faults(
     if fault_id is not None and not deleted:
         raise Missing(f"no fault rule has the id '{fault_id[:40]}'")
     return {"deleted": deleted}
+
+
+# -- the clock ------------------------------------------------------------------------------
+
+# A move lost to another one this often in a row is reported rather than tried forever.
+CLOCK_SWAPS = 16
+
+
+async def clock_view(emulator: Emulator, api_key: str | None) -> dict[str, object]:
+    """The global clock, or a tenant's: its time, whether the (global) clock is frozen, and
+    the offset: the global clock's from real time, or the tenant's from the global clock."""
+    api_key = _key_filter(api_key)
+    state = await emulator.store.clock()
+    emulator.clock.observe(state)
+    wall = emulator.clock.wall.now()
+    now = state.now(wall)
+    frozen = state.frozen_at is not None
+    if api_key is None:
+        return {"now": format_instant(now), "frozen": frozen, "offset_s": round(now - wall, 3)}
+    tenant = await emulator.store.tenant(api_key)
+    if tenant is None:
+        raise Missing("no tenant has this api_key")
+    offset = tenant.clock_offset
+    return {"now": format_instant(now + offset), "frozen": frozen, "offset_s": round(offset, 3)}
+
+
+def _forward(target: float, now: float) -> float:
+    if target < now:
+        raise ControlError(
+            f"set: {format_instant(target)} is before the clock's now, {format_instant(now)}:"
+            " time only moves forward (a reset puts it back)"
+        )
+    if target > LATEST:
+        raise ControlError("the clock can't move past 9999-12-31T23:59:59Z")
+    return target
+
+
+def _global_move(move: ClockMove, state: ClockState, wall: float) -> ClockState:
+    now = state.now(wall)
+    if move.freeze is not None:
+        if move.freeze:
+            return state if state.frozen_at is not None else ClockState(frozen_at=now)
+        return ClockState(offset_s=now - wall) if state.frozen_at is not None else state
+    target = _forward(_target(move, now), now)
+    if state.frozen_at is not None:
+        return ClockState(frozen_at=target)
+    return ClockState(offset_s=target - wall)
+
+
+def _target(move: ClockMove, now: float) -> float:
+    """Where an advance or a set takes a clock that reads `now`."""
+    return parse_instant(move.set) if move.set is not None else now + (move.advance_s or 0)
+
+
+async def move_clock(
+    emulator: Emulator, api_key: str | None, raw: bytes | None
+) -> dict[str, object]:
+    """Advance, set or freeze the global clock; with an api_key, advance or set that tenant's
+    time alone (its offset over the global clock)."""
+    api_key = _key_filter(api_key)
+    move = parse(ClockMove, raw)
+    if api_key is not None and move.freeze is not None:
+        raise ControlError(
+            "freeze is global (it stops every tenant's time): leave out api_key;"
+            " a tenant's time moves with advance_s or set"
+        )
+    store = emulator.store
+    for _ in range(CLOCK_SWAPS):
+        state = await store.clock()
+        wall = emulator.clock.wall.now()
+        if api_key is None:
+            if await store.swap_clock(state, _global_move(move, state, wall)):
+                break
+            continue
+        tenant = await store.tenant(api_key)
+        if tenant is None:
+            raise Missing("no tenant has this api_key")
+        now, offset = state.now(wall), tenant.clock_offset
+        target = _forward(_target(move, now + offset), now + offset)
+        swapped = await store.swap_offset(api_key, offset, target - now)
+        if swapped is None:
+            raise Missing("no tenant has this api_key")
+        if swapped:
+            break
+    else:
+        raise Conflict("the clock kept being moved by other calls; try again")
+    return await clock_view(emulator, api_key)

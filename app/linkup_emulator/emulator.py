@@ -16,7 +16,7 @@ import orjson
 
 from linkup_emulator import envelope, faults
 from linkup_emulator.actions import ACTIONS, Action, Context
-from linkup_emulator.clock import Clock
+from linkup_emulator.clock import EmulatedClock
 from linkup_emulator.errors import (
     MSG_ACCOUNT_INACTIVE,
     MSG_INSUFFICIENT_CREDITS,
@@ -36,7 +36,7 @@ from linkup_emulator.errors import (
 )
 from linkup_emulator.generator import PeopleGenerator
 from linkup_emulator.models import parse_whole
-from linkup_emulator.store import Account, Debit, JournalEntry, Lookup, Store, Tenant
+from linkup_emulator.store import Account, Debit, JournalEntry, Store, Tenant
 
 MAX_BODY = 64 * 1024
 RATE_WINDOW_S = 60.0
@@ -59,6 +59,16 @@ class Policy:
         return self.rate_limit if tenant.rate_limit is None else tenant.rate_limit
 
 
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """What passed the gate: the key's tenant, the named account (whoever owns it), and the
+    request's emulated time."""
+
+    tenant: Tenant
+    account: Account | None
+    now: float
+
+
 @dataclass(slots=True)
 class Trace:
     """What one request turned out to be, for the error envelope, the journal, logs and metrics."""
@@ -68,6 +78,7 @@ class Trace:
     account_id: str | None = None
     credits: int = 0
     injected: bool = False
+    now: float | None = None  # the request's emulated time, once its tenant is known
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +129,7 @@ class Emulator:
     """The v2 API over a store, a generator and a clock."""
 
     def __init__(
-        self, policy: Policy, store: Store, generator: PeopleGenerator, clock: Clock
+        self, policy: Policy, store: Store, generator: PeopleGenerator, clock: EmulatedClock
     ) -> None:
         self.policy = policy
         self.store = store
@@ -127,12 +138,17 @@ class Emulator:
 
     # -- steps 1, 1a and 2, shared by every v2 route ----------------------------------------
 
-    async def _gate(self, trace: Trace, headers: Mapping[str, str]) -> Lookup:
+    async def _gate(self, trace: Trace, headers: Mapping[str, str]) -> Gate:
         api_key = headers.get("x-api-key", "")
-        found = await self.store.lookup(api_key, trace.account_id) if api_key.strip() else None
-        if found is None:
+        if not api_key.strip():
+            raise InvalidApiKey(MSG_INVALID_API_KEY)
+        found = await self.store.lookup(api_key, trace.account_id)
+        self.clock.observe(found.clock)
+        tenant = found.tenant
+        if tenant is None:
             raise InvalidApiKey(MSG_INVALID_API_KEY)
         trace.api_key = api_key
+        trace.now = now = self.clock.now(tenant.clock_offset)
 
         injection = faults.from_headers(headers)
         if injection.error is None and found.faults:  # a forced error by header skips the rules
@@ -144,17 +160,17 @@ class Emulator:
             trace.injected = True
             raise injected(injection.error, injection.source)
 
-        limit = self.policy.rate_limit_of(found.tenant)
+        limit = self.policy.rate_limit_of(tenant)
         if limit:
-            hit = await self.store.hit_rate(api_key, limit, RATE_WINDOW_S, self.clock.now())
+            hit = await self.store.hit_rate(api_key, limit, RATE_WINDOW_S, now)
             if not hit.allowed:
                 raise RateLimited(
                     MSG_RATE_LIMITED.format(limit=limit, retry_after=hit.retry_after),
                     retry_after=hit.retry_after,
                 )
-        return found
+        return Gate(tenant, found.account, now)
 
-    def _account(self, found: Lookup, account_id: str) -> Account:
+    def _account(self, found: Gate, account_id: str) -> Account:
         """The account the gate read, if this key owns it."""
         account = found.account
         if account is None or account.api_key != found.tenant.api_key:
@@ -167,8 +183,17 @@ class Emulator:
             action=trace.action,
             account_id=account_id,
             credits=trace.credits,
-            now=self.clock.now(),
+            now=self.clock.now() if trace.now is None else trace.now,
         )
+
+    async def now(self, api_key: str | None = None) -> float | None:
+        """The emulated time as the store has it now: global, or a tenant's (None when no
+        tenant has the key)."""
+        self.clock.observe(await self.store.clock())
+        if api_key is None:
+            return self.clock.now()
+        tenant = await self.store.tenant(api_key)
+        return None if tenant is None else self.clock.now(tenant.clock_offset)
 
     # -- POST /v2/network ---------------------------------------------------------------------
 
@@ -201,7 +226,7 @@ class Emulator:
             graph = tuple(await self.store.graph(account_id)) if action.reads_graph else ()
             # 7b: the action's own refusals; a plan read from a graph another call has since
             # changed is made again from the new one.
-            plan = action.plan(Context(account, self.generator, self.clock.now(), graph), params)
+            plan = action.plan(Context(account, self.generator, found.now, graph), params)
             debit = Debit(account.api_key, account_id, name, plan.cost, plan.changes)
             charge = await self.store.apply(debit)  # 8, with the plan's changes, atomically
             if not charge.conflict:
@@ -257,9 +282,9 @@ class Emulator:
         duration_ms: float,
         request_id: str,
     ) -> JournalEntry:
-        """One answered v2 request into the journal, at the emulated time it was answered."""
+        """One answered v2 request into the journal, at its emulated time."""
         entry = JournalEntry(
-            time=envelope.stamp(self.clock.now()),
+            time=envelope.stamp(self.clock.now() if trace.now is None else trace.now),
             method=method,
             path=path,
             api_key=trace.api_key,

@@ -22,7 +22,7 @@ from linkup_emulator.api import control as control_routes
 from linkup_emulator.api import docs, network, paths
 from linkup_emulator.api.errors import api_error, control_error
 from linkup_emulator.api.middleware import EnvelopeCORSMiddleware, Observability
-from linkup_emulator.clock import Clock, SystemClock
+from linkup_emulator.clock import SYSTEM_CLOCK, Clock, ClockState, EmulatedClock, parse_instant
 from linkup_emulator.control import ControlError, Missing, WrongMethod
 from linkup_emulator.emulator import Emulator, Policy
 from linkup_emulator.errors import (
@@ -96,9 +96,9 @@ async def on_validation_error(request: Request, exc: Exception) -> Response:
 ENDPOINTS = {**control_routes.ENDPOINTS, **docs.ENDPOINTS}
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, wall: Clock | None = None) -> FastAPI:
     """A fully wired emulator; fixtures and the state are opened here, so a bad one fails the
-    start. `clock` is what every time a client sees is read from (the system's by default)."""
+    start. `wall` is the real time the emulated clock runs over (the system's by default)."""
     settings = settings or Settings()
     configure_logging(settings.log_level)
     tenants = fixtures.load(settings.fixtures)
@@ -109,13 +109,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             " with POST /_emulator/keys"
         )
     store = open_store(settings.state, processes=settings.workers)
+    initial = (
+        SYSTEM_CLOCK if settings.clock == "system" else ClockState(parse_instant(settings.clock))
+    )
     try:
         run_sync(store.seed_fixtures(tenants))
+        run_sync(store.seed_clock(initial))
     except StoreConflict as conflict:
         run_sync(store.close())
         raise fixtures.FixtureError(f"{settings.fixtures}: {conflict}") from conflict
     policy = Policy(settings.seed, settings.rate_limit, settings.journal_size)
-    emulator = Emulator(policy, store, PeopleGenerator(settings.seed), clock or SystemClock())
+    emulator = Emulator(policy, store, PeopleGenerator(settings.seed), EmulatedClock(wall))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

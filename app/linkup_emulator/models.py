@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime
 from typing import Annotated, Literal
@@ -11,12 +12,15 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StrictFloat,
+    StrictInt,
     ValidationError,
     field_validator,
     model_validator,
 )
 
+from linkup_emulator.clock import LATEST, parse_instant
 from linkup_emulator.errors import FORCIBLE
 from linkup_emulator.generator import SUPPORTED_COUNTRIES
 
@@ -122,6 +126,40 @@ class TenantPatch(Strict):
 
 class AccountPatch(Strict):
     status: Status
+
+
+def _finite(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("must be a finite number of seconds")
+    return value
+
+
+# Forward only, finite, and short of the last instant a timestamp can show.
+Seconds = Annotated[StrictFloat | StrictInt, BeforeValidator(_finite), Field(ge=0, le=LATEST)]
+
+
+class ClockMove(Strict):
+    """One move of the clock: forward by seconds, to an instant, or (globally) freeze/thaw."""
+
+    advance_s: (
+        Annotated[StrictFloat | StrictInt, Field(ge=0, le=LATEST, allow_inf_nan=False)] | None
+    ) = None
+    set: str | None = None
+    freeze: StrictBool | None = None
+
+    @field_validator("set")
+    @classmethod
+    def _instant(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_instant(value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_move(self) -> ClockMove:
+        given = [name for name in ("advance_s", "set", "freeze") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of advance_s, set or freeze")
+        return self
 
 
 class FaultMatch(Strict):

@@ -27,6 +27,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -118,6 +119,7 @@ class Tenant:
     account_id: str
     base_url: str
     spec: dict[str, Any] = field(default_factory=dict)
+    froze: bool = False  # this test froze the global clock; the fixture thaws it after
 
     def recommendations(self, count: int | None = 10, **body: Any) -> httpx.Response:
         payload: dict[str, Any] = {"account_id": self.account_id, "action": "recommendations"}
@@ -146,10 +148,56 @@ class Tenant:
         ).json()["items"]
         return items
 
+    # The emulated clock: this tenant's time is the global clock plus its own offset.
+
+    def clock(self) -> dict[str, Any]:
+        """`{"now", "frozen", "offset_s"}` as this tenant sees it."""
+        return self._clock("GET")
+
+    def advance(self, seconds: float) -> dict[str, Any]:
+        """Move this tenant's time forward (a rate window, an invitation's fate...)."""
+        return self._clock("POST", {"advance_s": seconds})
+
+    def set_clock(self, at: str | datetime) -> dict[str, Any]:
+        """Move this tenant's time forward to an instant (ISO 8601 with a zone, or an aware
+        datetime)."""
+        instant = at.isoformat() if isinstance(at, datetime) else at
+        return self._clock("POST", {"set": instant})
+
+    def freeze(self, at: str | datetime | None = None) -> dict[str, Any]:
+        """Stop time — the global clock, so every tenant's — and put this tenant's at `at`;
+        if the clock ran before, the fixture starts it again after the test. Instants before
+        the emulator's now can't be reached (time only moves forward): start it earlier
+        (`linkup_clock`)."""
+        if not self._clock("GET", tenant=False)["frozen"]:
+            self._clock("POST", {"freeze": True}, tenant=False)
+            self.froze = True
+        return self.clock() if at is None else self.set_clock(at)
+
+    def _clock(
+        self, method: str, body: dict[str, Any] | None = None, *, tenant: bool = True
+    ) -> dict[str, Any]:
+        params = {"api_key": self.api_key} if tenant else {}
+        response = self.client.request(method, "/_emulator/clock", params=params, json=body)
+        if response.status_code != 200:
+            raise AssertionError(f"the emulator refused the clock move {body}: {response.text}")
+        view: dict[str, Any] = response.json()
+        return view
+
+    def _thaw(self) -> None:
+        if self.froze:
+            self._clock("POST", {"freeze": False}, tenant=False)
+            self.froze = False
+
+
+def _marker_options(request: pytest.FixtureRequest) -> dict[str, Any]:
+    marker = request.node.get_closest_marker("linkup")
+    return dict(marker.kwargs) if marker else {}
+
 
 def _tenant_spec(request: pytest.FixtureRequest) -> dict[str, Any]:
-    marker = request.node.get_closest_marker("linkup")
-    options: dict[str, Any] = dict(marker.kwargs) if marker else {}
+    options = _marker_options(request)
+    options.pop("clock", None)  # not the tenant's: where its time starts (see _started)
     digest = hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:12]
     account = {
         "account_id": options.pop("account_id", f"acc_{digest}"),
@@ -161,6 +209,18 @@ def _tenant_spec(request: pytest.FixtureRequest) -> dict[str, Any]:
     spec.update(options)
     spec["accounts"] = [account]
     return spec
+
+
+def _started(tenant: Tenant, request: pytest.FixtureRequest) -> Iterator[Tenant]:
+    """The tenant for the test, frozen at the marker's `clock` if it names one; the clock runs
+    again after the test if the test (or the marker) froze it."""
+    at = _marker_options(request).get("clock")
+    if at is not None:
+        tenant.freeze(at)
+    try:
+        yield tenant
+    finally:
+        tenant._thaw()
 
 
 def _fresh_tenant(client: httpx.Client, base_url: str, request: pytest.FixtureRequest) -> Tenant:
@@ -184,11 +244,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("linkup-emulator")
     group.addoption("--linkup-seed", default=None, help="seed of the emulator's generated data")
     parser.addini("linkup_seed", "seed of the emulator's generated data", default=DEFAULT_SEED)
+    parser.addini(
+        "linkup_clock",
+        "where the emulator's clock starts: 'system', or an ISO 8601 instant (frozen there)",
+        default="system",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "linkup(**tenant): options of the test's emulator tenant (credits, country...)"
+        "markers",
+        "linkup(**tenant): options of the test's emulator tenant (credits, country...;"
+        " clock='<instant>' starts it frozen there)",
     )
 
 
@@ -205,13 +272,15 @@ def linkup_app(pytestconfig: pytest.Config) -> Iterator[Any]:
     from linkup_emulator.main import create_app
     from linkup_emulator.settings import Settings
 
-    app = create_app(Settings(seed=_seed(pytestconfig), rate_limit=0, log_level="warning"))
+    clock = str(pytestconfig.getini("linkup_clock"))
+    settings = Settings(seed=_seed(pytestconfig), clock=clock, rate_limit=0, log_level="warning")
+    app = create_app(settings)
     with InProcessClient(app, base_url="http://emulator", timeout=60) as client:
         yield client
 
 
 @pytest.fixture
-def linkup(linkup_app: Any, request: pytest.FixtureRequest) -> Tenant:
+def linkup(linkup_app: Any, request: pytest.FixtureRequest) -> Iterator[Tenant]:
     """A fresh tenant on the in-process emulator; `linkup.client` is an httpx client, no network.
 
     The tenant is made in the store directly, on the app's own loop: two control-plane
@@ -230,12 +299,13 @@ def linkup(linkup_app: Any, request: pytest.FixtureRequest) -> Tenant:
     made = linkup_app.run(store.create_tenant(tenant))
     if not made and not linkup_app.run(store.reset(tenant.api_key)):
         raise RuntimeError(f"could not create the test tenant {spec}: an account id is taken")
-    return _tenant(linkup_app, "http://emulator", spec)
+    yield from _started(_tenant(linkup_app, "http://emulator", spec), request)
 
 
 @pytest.fixture(scope="session")
 def linkup_server(pytestconfig: pytest.Config) -> Iterator[LiveServer]:
-    server = LiveServer(["--seed", _seed(pytestconfig), "--log-level", "warning"])
+    clock = str(pytestconfig.getini("linkup_clock"))
+    server = LiveServer(["--seed", _seed(pytestconfig), "--clock", clock, "--log-level", "warning"])
     yield server
     server.stop()
 
@@ -244,4 +314,4 @@ def linkup_server(pytestconfig: pytest.Config) -> Iterator[LiveServer]:
 def linkup_live(linkup_server: LiveServer, request: pytest.FixtureRequest) -> Iterator[Tenant]:
     """A fresh tenant on a real server at `linkup_live.base_url` (127.0.0.1, free port)."""
     with httpx.Client(base_url=linkup_server.base_url, timeout=30) as client:
-        yield _fresh_tenant(client, linkup_server.base_url, request)
+        yield from _started(_fresh_tenant(client, linkup_server.base_url, request), request)

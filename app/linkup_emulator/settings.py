@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from linkup_emulator.clock import parse_instant
 from linkup_emulator.models import first_problem
 from linkup_emulator.resources import DEFAULT_FIXTURES
 
@@ -31,6 +32,10 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error", "critical"] = Field(
         "info", description="log level"
     )
+    clock: str = Field(
+        "system",
+        description="'system' (real time), or an ISO 8601 instant to start frozen at",
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="comma-separated origins allowed by CORS ('*' for any)"
     )
@@ -45,6 +50,13 @@ class Settings(BaseSettings):
     def _split(cls, value: object) -> object:
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("clock")
+    @classmethod
+    def _instant(cls, value: str) -> str:
+        if value != "system":
+            parse_instant(value)  # a bad instant stops the start, naming it
         return value
 
     @field_validator("admin_token", mode="before")

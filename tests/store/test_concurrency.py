@@ -15,6 +15,7 @@ import pytest
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from linkup_emulator.pytest_plugin import LiveServer
+from tests.support.servers import wait_until_workers_answer
 
 CALLS, THREADS, COST, START = 400, 16, 2, 500
 TENANT: dict[str, Any] = {
@@ -88,18 +89,6 @@ def _network_calls_by_worker(metrics_dir: Path) -> dict[str, float]:
     return counted
 
 
-def _wait_until_workers_answer(server: LiveServer, metrics_dir: Path, workers: int) -> None:
-    """The server is healthy once one worker is; the others may still be importing the app."""
-    deadline = time.monotonic() + 30
-    # No keep-alive: a fresh connection each time, so whichever worker is ready may accept it.
-    no_reuse = httpx.Limits(max_keepalive_connections=0)
-    with httpx.Client(base_url=server.base_url, timeout=5, limits=no_reuse) as client:
-        while len(list(metrics_dir.glob("counter_*.db"))) < workers:
-            assert time.monotonic() < deadline, "not every worker answered within 30 s"
-            client.get("/_emulator/health")
-            time.sleep(0.01)
-
-
 @pytest.mark.slow
 def test_concurrent_http_calls_one_worker() -> None:
     server = LiveServer(["--log-level", "warning"])
@@ -119,7 +108,7 @@ def test_concurrent_http_calls_two_workers_sharing_a_file(tmp_path: Path) -> Non
         env={"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)},
     )
     try:
-        _wait_until_workers_answer(server, metrics_dir, workers=2)
+        wait_until_workers_answer(server, metrics_dir, workers=2)
         _race_over_http(server, keep_alive=False)
     finally:
         server.stop()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from linkup_emulator.clock import SYSTEM_CLOCK, ClockState
 from linkup_emulator.models import FaultSpec
 from linkup_emulator.store import (
     Change,
@@ -22,6 +23,7 @@ from linkup_emulator.store import (
     JournalEntry,
     Store,
     StoreConflict,
+    Tenant,
 )
 from tests.support.stores import BACKENDS, DURABLE, Backend, backend, tenant
 
@@ -98,21 +100,23 @@ async def test_create_refuses_a_taken_key_or_account_and_creates_nothing(store: 
     assert (await store.tenant("k3"), await store.account("acc_x")) == (None, None)
 
 
-async def test_lookup_reads_the_tenant_the_named_account_and_whether_faults_exist(
+async def test_lookup_reads_the_tenant_the_named_account_faults_and_the_clock(
     store: Store,
 ) -> None:
     await store.create_tenant(tenant("k"))
     await store.create_tenant(tenant("other"))
-    assert await store.lookup("nobody", "acc_k") is None
+    unknown = await store.lookup("nobody", "acc_k")
+    assert (unknown.tenant, unknown.clock) == (None, SYSTEM_CLOCK)
+    assert unknown.account is not None  # the account is read whoever asks
     found = await store.lookup("k", "acc_other")
-    assert found is not None
-    assert found.tenant.api_key == "k"
+    assert found.tenant is not None
+    assert (found.tenant.api_key, found.tenant.clock_offset) == ("k", 0.0)
     assert found.account is not None
     assert found.account.api_key == "other"  # whoever owns it
     assert not found.faults
-    assert (await store.lookup("k", None)).account is None  # type: ignore[union-attr]
+    assert (await store.lookup("k", None)).account is None
     await store.fault_add(fault(match={"api_key": "other"}))
-    assert (await store.lookup("k", "acc_k")).faults  # type: ignore[union-attr]
+    assert (await store.lookup("k", "acc_k")).faults
 
 
 async def test_accounts_page_in_listed_order(store: Store) -> None:
@@ -255,6 +259,50 @@ async def test_concurrent_changes_of_one_member_succeed_once(state: Backend) -> 
     assert (await money(store, "k"))[0] == 99
     assert [(e.member, e.version) for e in await store.graph("acc_k")] == [("a", 1)]
     await first.close()
+
+
+# -- the clock -------------------------------------------------------------------------------
+
+
+async def test_a_fresh_state_starts_at_the_seeded_clock(store: Store) -> None:
+    assert await store.clock() == SYSTEM_CLOCK
+    frozen = ClockState(frozen_at=1_777_199_700.0)
+    await store.seed_clock(frozen)
+    assert await store.clock() == frozen
+    assert (await store.lookup("nobody", None)).clock == frozen
+    await store.seed_clock(SYSTEM_CLOCK)  # a later seed names what a reset restores...
+    assert await store.clock() == frozen  # ...but leaves the time as it is
+    assert await store.swap_clock(frozen, ClockState(offset_s=3.5))
+    assert await store.reset(None)
+    assert await store.clock() == SYSTEM_CLOCK
+
+
+async def test_the_clock_moves_only_from_the_state_it_was_read_in(store: Store) -> None:
+    await store.seed_clock(SYSTEM_CLOCK)
+    ahead = ClockState(offset_s=60.0)
+    assert await store.swap_clock(SYSTEM_CLOCK, ahead)
+    assert not await store.swap_clock(SYSTEM_CLOCK, ClockState(offset_s=1.0))  # moved since
+    assert await store.clock() == ahead
+    frozen = ClockState(frozen_at=2_000_000_000.25)
+    assert await store.swap_clock(ahead, frozen)
+    assert await store.clock() == frozen
+
+
+async def test_a_tenants_offset_moves_alone_and_resets_with_it(store: Store) -> None:
+    await store.create_tenant(tenant("k"))
+    await store.create_tenant(tenant("other"))
+    assert await store.swap_offset("k", 0.0, 61.0)
+    assert not await store.swap_offset("k", 0.0, 5.0)
+    assert await store.swap_offset("nobody", 0.0, 5.0) is None
+    found = await store.tenant("k")
+    assert found is not None
+    assert found.clock_offset == 61.0
+    assert (await store.lookup("other", None)).tenant == await store.tenant("other")
+    other = await store.tenant("other")
+    assert other is not None
+    assert other.clock_offset == 0.0
+    assert await store.reset("k")
+    assert (await store.tenant("k")) == Tenant("k", 1000, 0, None, 0.0)
 
 
 # -- rate windows ----------------------------------------------------------------------------
@@ -421,6 +469,8 @@ async def test_a_durable_state_outlives_its_clients(name: str, tmp_path: Path) -
     state = backend(name, tmp_path)
     store = state.connect()
     await store.seed_fixtures([tenant("k", 10)])
+    await store.seed_clock(ClockState(frozen_at=42.0))
+    await store.swap_offset("k", 0.0, 7.0)
     await _dirty(store, "k")
     await store.close()
     reopened = state.connect()
@@ -429,4 +479,6 @@ async def test_a_durable_state_outlives_its_clients(name: str, tmp_path: Path) -
     assert (await reopened.journal("k", None, 10))[1] == 1
     assert len(await reopened.faults("k")) == 1
     assert not (await reopened.hit_rate("k", 1, 60, 1)).allowed
+    assert await reopened.clock() == ClockState(frozen_at=42.0)
+    assert (await reopened.tenant("k")).clock_offset == 7.0  # type: ignore[union-attr]
     await reopened.close()

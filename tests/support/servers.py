@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from linkup_emulator.pytest_plugin import LiveServer
 from tests.support.http import Client, Response
 
 LISTENING = re.compile(r"^linkup-emulator listening on (http://127\.0\.0\.1:(\d+))$")
@@ -95,3 +96,15 @@ def running(
 def recommendations(client: Client, key: str, account: str) -> Response:
     body = {"account_id": account, "action": "recommendations", "params": {"count": 5}}
     return client.post("/v2/network", json=body, headers={"x-api-key": key})
+
+
+def wait_until_workers_answer(server: LiveServer, metrics_dir: Path, workers: int) -> None:
+    """The server is healthy once one worker is; the others may still be importing the app."""
+    deadline = time.monotonic() + 30
+    # No keep-alive: a fresh connection each time, so whichever worker is ready may accept it.
+    no_reuse = httpx.Limits(max_keepalive_connections=0)
+    with httpx.Client(base_url=server.base_url, timeout=5, limits=no_reuse) as client:
+        while len(list(metrics_dir.glob("counter_*.db"))) < workers:
+            assert time.monotonic() < deadline, "not every worker answered within 30 s"
+            client.get("/_emulator/health")
+            time.sleep(0.01)

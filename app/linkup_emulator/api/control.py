@@ -71,6 +71,15 @@ async def delete_fault(request: Request, emulator: EmulatorDep, _: AdminDep) -> 
     return JSONBytes(await control.delete_faults(emulator, request.path_params["fault_id"]))
 
 
+async def read_clock(request: Request, emulator: EmulatorDep, _: AdminDep) -> Response:
+    return JSONBytes(await control.clock_view(emulator, request.query_params.get("api_key")))
+
+
+async def move_clock(request: Request, emulator: EmulatorDep, _: AdminDep) -> Response:
+    api_key = request.query_params.get("api_key")
+    return JSONBytes(await control.move_clock(emulator, api_key, await read_body(request)))
+
+
 ENDPOINTS: dict[str, Callable[..., Any]] = {
     "health": health,
     "reset": reset,
@@ -79,6 +88,8 @@ ENDPOINTS: dict[str, Callable[..., Any]] = {
     "patch_key": patch_key,
     "patch_account": patch_account,
     "requests": requests,
+    "read_clock": read_clock,
+    "move_clock": move_clock,
     "add_fault": add_fault,
     "list_faults": list_faults,
     "delete_faults": delete_faults,

@@ -39,8 +39,9 @@ def api_error(request: Request, error: ApiError) -> Response:
     """An ApiError in the vendor's envelope; the action is the body's, else the route's."""
     trace = getattr(request.state, "trace", None)
     action = trace.action if trace else route_action(local(request.scope))
+    now = trace.now if trace and trace.now is not None else _clock(request).now()
     request.state.code = error.code
-    body = envelope.error(error.code, error.message, action=action, now=_clock(request).now())
+    body = envelope.error(error.code, error.message, action=action, now=now)
     return Response(body, error.status, error.headers, media_type=JSON)
 
 

@@ -60,6 +60,8 @@ ROUTES: tuple[Route, ...] = (
     Route("PATCH", "/_emulator/keys/{api_key}", "patch_key"),
     Route("PATCH", "/_emulator/accounts/{account_id}", "patch_account"),
     Route("GET", "/_emulator/requests", "requests"),
+    Route("GET", "/_emulator/clock", "read_clock"),
+    Route("POST", "/_emulator/clock", "move_clock"),
     Route("POST", "/_emulator/faults", "add_fault"),
     Route("GET", "/_emulator/faults", "list_faults"),
     Route("DELETE", "/_emulator/faults", "delete_faults"),

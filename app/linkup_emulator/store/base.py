@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
+from linkup_emulator.clock import ClockState
 from linkup_emulator.models import AccountSpec, FaultSpec, TenantSpec
 
 
@@ -22,6 +23,7 @@ class Tenant:
     balance: int | None  # None: unmetered
     consumed: int
     rate_limit: int | None  # None: the server's default
+    clock_offset: float = 0.0  # seconds this tenant's time runs ahead of the global clock
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +58,10 @@ def default_created_at(account_id: str) -> str:
 class Lookup:
     """What a v2 request needs to know first, read in one go."""
 
-    tenant: Tenant
+    tenant: Tenant | None  # None: no tenant has this key
     account: Account | None  # the named account, whoever owns it
     faults: bool  # whether any fault rule exists at all
+    clock: ClockState  # the global clock, as it is now
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,8 +199,8 @@ class Store(Protocol):
 
     async def tenant(self, api_key: str) -> Tenant | None: ...
 
-    async def lookup(self, api_key: str, account_id: str | None) -> Lookup | None:
-        """The key's tenant (None if unknown), the named account and whether faults exist."""
+    async def lookup(self, api_key: str, account_id: str | None) -> Lookup:
+        """The key's tenant, the named account, whether faults exist, and the clock."""
 
     async def account(self, account_id: str) -> Account | None: ...
 
@@ -206,6 +209,18 @@ class Store(Protocol):
 
     async def usage(self, api_key: str) -> list[Usage]:
         """Calls and credits per account of the key, accounts in their listed order."""
+
+    async def seed_clock(self, initial: ClockState) -> None:
+        """The clock a full reset goes back to; also the clock now, if the state has none."""
+
+    async def clock(self) -> ClockState: ...
+
+    async def swap_clock(self, expected: ClockState, new: ClockState) -> bool:
+        """Set the global clock to `new` if it is still `expected` (False: it moved meanwhile)."""
+
+    async def swap_offset(self, api_key: str, expected: float, new: float) -> bool | None:
+        """Set a tenant's clock offset to `new` if it is still `expected`; None if the key is
+        unknown."""
 
     async def patch_tenant(self, api_key: str, changes: dict[str, int | None]) -> bool:
         """Set `credits` (the balance) and/or `rate_limit`; False if the key is unknown."""
@@ -242,8 +257,8 @@ class Store(Protocol):
         """Count a match on every rule that matches, oldest first, retiring spent `times`."""
 
     async def reset(self, api_key: str | None) -> bool:
-        """Back to the fixtures (all), or one tenant back to how it was loaded or created;
-        False if that tenant is unknown."""
+        """Back to the fixtures and the seeded clock (all), or one tenant back to how it was
+        loaded or created, its clock offset 0; False if that tenant is unknown."""
 
     async def close(self) -> None:
         """Release the backend; anything it held back is written first."""

@@ -12,6 +12,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field, replace
 
+from linkup_emulator.clock import SYSTEM_CLOCK, ClockState
 from linkup_emulator.models import FaultSpec, TenantSpec
 from linkup_emulator.store.base import (
     Account,
@@ -40,10 +41,12 @@ class _Tenant:
     balance: int | None
     rate_limit: int | None
     consumed: int = 0
+    clock_offset: float = 0.0
     accounts: list[str] = field(default_factory=list)  # account ids, in listed order
 
     def public(self) -> Tenant:
-        return Tenant(self.spec.api_key, self.balance, self.consumed, self.rate_limit)
+        spec = self.spec
+        return Tenant(spec.api_key, self.balance, self.consumed, self.rate_limit, self.clock_offset)
 
 
 @dataclass(slots=True)
@@ -75,6 +78,8 @@ class MemoryStore:
         self._faults: dict[int, _Rule] = {}
         self._fault_id = 0
         self._graphs: dict[str, _Graph] = {}
+        self._clock = self._initial_clock = SYSTEM_CLOCK
+        self._clock_seeded = False
 
     # -- tenants -----------------------------------------------------------------------------
 
@@ -134,13 +139,12 @@ class MemoryStore:
             found = self._tenants.get(api_key)
             return found.public() if found else None
 
-    async def lookup(self, api_key: str, account_id: str | None) -> Lookup | None:
+    async def lookup(self, api_key: str, account_id: str | None) -> Lookup:
         with self._lock:
             found = self._tenants.get(api_key)
-            if found is None:
-                return None
             account = self._accounts.get(account_id) if account_id is not None else None
-            return Lookup(found.public(), account, bool(self._faults))
+            tenant = found.public() if found else None
+            return Lookup(tenant, account, bool(self._faults), self._clock)
 
     async def account(self, account_id: str) -> Account | None:
         with self._lock:
@@ -167,6 +171,33 @@ class MemoryStore:
                 calls, credits = totals.get(account_id, (0, 0))
                 rows.append(Usage(account_id, account.status, account.country, calls, credits))
             return rows
+
+    async def seed_clock(self, initial: ClockState) -> None:
+        with self._lock:
+            if not self._clock_seeded:  # a fresh store starts at the seeded clock
+                self._clock, self._clock_seeded = initial, True
+            self._initial_clock = initial
+
+    async def clock(self) -> ClockState:
+        with self._lock:
+            return self._clock
+
+    async def swap_clock(self, expected: ClockState, new: ClockState) -> bool:
+        with self._lock:
+            if self._clock != expected:
+                return False
+            self._clock = new
+            return True
+
+    async def swap_offset(self, api_key: str, expected: float, new: float) -> bool | None:
+        with self._lock:
+            found = self._tenants.get(api_key)
+            if found is None:
+                return None
+            if found.clock_offset != expected:
+                return False
+            found.clock_offset = new
+            return True
 
     async def patch_tenant(self, api_key: str, changes: dict[str, int | None]) -> bool:
         with self._lock:
@@ -313,6 +344,7 @@ class MemoryStore:
                 self._faults.clear()
                 self._fault_id = 0
                 self._graphs.clear()
+                self._clock = self._initial_clock
                 for spec in fixtures:
                     self._insert(spec, runtime=False)
                 return True

@@ -19,6 +19,7 @@ from dataclasses import astuple
 
 import orjson
 
+from linkup_emulator.clock import ClockState
 from linkup_emulator.models import AccountSpec, FaultSpec, TenantSpec
 from linkup_emulator.store.base import (
     Account,
@@ -45,8 +46,17 @@ CREATE TABLE IF NOT EXISTS tenants (
     consumed INTEGER NOT NULL DEFAULT 0,
     rate_limit INTEGER,
     spec TEXT NOT NULL,
-    runtime INTEGER NOT NULL
+    runtime INTEGER NOT NULL,
+    clock_offset REAL NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS clock (
+    id INTEGER PRIMARY KEY CHECK (id IN (0, 1)),  -- 0: what a full reset restores, 1: now
+    frozen_at REAL,
+    offset_s REAL NOT NULL,
+    seeded INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO clock (id, frozen_at, offset_s, seeded)
+    VALUES (0, NULL, 0, 0), (1, NULL, 0, 0);
 CREATE TABLE IF NOT EXISTS accounts (
     account_id TEXT PRIMARY KEY,
     api_key TEXT NOT NULL REFERENCES tenants(api_key) ON DELETE CASCADE,
@@ -133,6 +143,9 @@ class SqliteStore:
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = NORMAL")
         with self._tx() as db:
+            columns = {row[1] for row in db.execute("PRAGMA table_info(tenants)")}
+            if columns and "clock_offset" not in columns:  # a file from before the clock
+                db.execute("ALTER TABLE tenants ADD COLUMN clock_offset REAL NOT NULL DEFAULT 0")
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     db.execute(statement)
@@ -243,24 +256,64 @@ class SqliteStore:
 
     async def tenant(self, api_key: str) -> Tenant | None:
         row = self._one(
-            "SELECT api_key, balance, consumed, rate_limit FROM tenants WHERE api_key = ?",
+            "SELECT api_key, balance, consumed, rate_limit, clock_offset FROM tenants"
+            " WHERE api_key = ?",
             (api_key,),
         )
         return Tenant(*row) if row else None  # type: ignore[arg-type]
 
-    async def lookup(self, api_key: str, account_id: str | None) -> Lookup | None:
-        # One statement for the three reads every v2 request starts with.
+    async def lookup(self, api_key: str, account_id: str | None) -> Lookup:
+        # One statement for the four reads every v2 request starts with.
         row = self._one(
-            "SELECT t.api_key, t.balance, t.consumed, t.rate_limit,"
-            " EXISTS (SELECT 1 FROM faults), a.account_id, a.api_key, a.account_name, a.status,"
-            " a.country, a.pool_size, a.created_at, a.updated_at"
-            " FROM tenants t LEFT JOIN accounts a ON a.account_id = ?2 WHERE t.api_key = ?1",
+            "SELECT t.api_key, t.balance, t.consumed, t.rate_limit, t.clock_offset,"
+            " a.account_id, a.api_key, a.account_name, a.status, a.country, a.pool_size,"
+            " a.created_at, a.updated_at, EXISTS (SELECT 1 FROM faults), c.frozen_at, c.offset_s"
+            " FROM clock c LEFT JOIN tenants t ON t.api_key = ?1"
+            " LEFT JOIN accounts a ON a.account_id = ?2 WHERE c.id = 1",
             (api_key, account_id),
         )
-        if row is None:
-            return None
-        account = Account(*row[5:]) if row[5] is not None else None  # type: ignore[arg-type]
-        return Lookup(Tenant(*row[:4]), account, bool(row[4]))  # type: ignore[arg-type]
+        assert row is not None  # the clock's row is made with the schema
+        tenant = Tenant(*row[:5]) if row[0] is not None else None  # type: ignore[arg-type]
+        account = Account(*row[5:13]) if row[5] is not None else None  # type: ignore[arg-type]
+        return Lookup(tenant, account, bool(row[13]), ClockState(row[14], row[15]))  # type: ignore[arg-type]
+
+    # -- the clock ----------------------------------------------------------------------------
+
+    async def seed_clock(self, initial: ClockState) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE clock SET frozen_at = ?, offset_s = ?, seeded = 1"
+                " WHERE id = 0 OR (id = 1 AND seeded = 0)",  # a kept file keeps its time
+                (initial.frozen_at, initial.offset_s),
+            )
+
+    async def clock(self) -> ClockState:
+        row = self._one("SELECT frozen_at, offset_s FROM clock WHERE id = 1", ())
+        assert row is not None
+        return ClockState(row[0], row[1])  # type: ignore[arg-type]
+
+    async def swap_clock(self, expected: ClockState, new: ClockState) -> bool:
+        with self._tx() as db:
+            return (
+                db.execute(
+                    "UPDATE clock SET frozen_at = ?, offset_s = ?"
+                    " WHERE id = 1 AND frozen_at IS ? AND offset_s = ?",
+                    (new.frozen_at, new.offset_s, expected.frozen_at, expected.offset_s),
+                ).rowcount
+                == 1
+            )
+
+    async def swap_offset(self, api_key: str, expected: float, new: float) -> bool | None:
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT clock_offset FROM tenants WHERE api_key = ?", (api_key,)
+            ).fetchone()
+            if row is None:
+                return None
+            if row[0] != expected:
+                return False
+            db.execute("UPDATE tenants SET clock_offset = ? WHERE api_key = ?", (new, api_key))
+            return True
 
     async def account(self, account_id: str) -> Account | None:
         row = self._one(
@@ -497,18 +550,14 @@ class SqliteStore:
             self._flush_into(db)
             if api_key is None:
                 specs = db.execute("SELECT spec FROM tenants WHERE runtime = 0").fetchall()
-                tables = (
-                    "accounts",
-                    "tenants",
-                    "usage",
-                    "rate_windows",
-                    "journal",
-                    "faults",
-                    "graph",
-                )
-                for table in tables:
+                tables = "accounts tenants usage rate_windows journal faults graph"
+                for table in tables.split():
                     db.execute(f"DELETE FROM {table}")
                 db.execute("DELETE FROM sqlite_sequence WHERE name = 'faults'")
+                db.execute(
+                    "UPDATE clock SET (frozen_at, offset_s) ="
+                    " (SELECT frozen_at, offset_s FROM clock WHERE id = 0) WHERE id = 1"
+                )
                 for (spec,) in specs:
                     self._insert_tenant(db, TenantSpec.model_validate_json(spec), runtime=False)
                 return True
