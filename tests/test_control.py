@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 from linkup_emulator.main import create_app, run_sync
 from linkup_emulator.settings import Settings
 from tests.support.http import assert_error, balance, recommend
-from tests.support.openapi import validate_response
+from tests.support.openapi import validate_request_body, validate_response
 
 TENANT: dict[str, Any] = {
     "api_key": "ci_job_1234",
@@ -75,6 +75,52 @@ def test_create_conflicts(client: TestClient, spec: dict[str, Any]) -> None:
     assert balance(client) == 1000
 
 
+# Not RFC 3339 date-times: no offset, a date alone, a space for "T", an offset out of range,
+# an offset without its colon, a year past 9999 once in UTC.
+BAD_CREATED_AT = (
+    "2026-01-01T00:00:00",
+    "2026-01-01",
+    "2026-01-01 00:00:00Z",
+    "2026-01-01T00:00:00+25:00",
+    "2026-01-01T00:00:00+0200",
+    "9999-12-31T23:00:00-02:00",
+)
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z"),
+        ("2026-01-01T00:00:00+00:00", "2026-01-01T00:00:00Z"),  # Python's isoformat()
+        ("2026-01-01T02:00:00+02:00", "2026-01-01T00:00:00Z"),
+        ("2025-12-31T19:30:00-04:30", "2026-01-01T00:00:00Z"),
+        ("2026-01-01T00:00:00.999999Z", "2026-01-01T00:00:00Z"),  # dropped, not rounded up
+        ("2026-01-01T01:00:00.5+01:00", "2026-01-01T00:00:00Z"),
+        ("2026-01-01t00:00:00z", "2026-01-01T00:00:00Z"),  # RFC 3339 allows lower case
+    ],
+)
+def test_created_at_takes_any_rfc3339_offset_and_answers_utc(
+    client: TestClient, given: str, stored: str
+) -> None:
+    spec = {**TENANT, "accounts": [{"account_id": "acc_when", "created_at": given}]}
+    validate_request_body("POST", "/_emulator/keys", spec)
+    assert client.post("/_emulator/keys", json=spec).status_code == 201
+    answer = client.get("/v2/accounts/acc_when", headers={"x-api-key": TENANT["api_key"]})
+    assert answer.status_code == 200
+    assert answer.json()["data"]["created_at"] == answer.json()["data"]["updated_at"] == stored
+    validate_response("GET", "/v2/accounts/{account_id}", 200, answer.json())
+
+
+@pytest.mark.parametrize("bad", BAD_CREATED_AT)
+def test_the_contract_refuses_what_the_server_refuses_as_created_at(bad: str) -> None:
+    spec = {**TENANT, "accounts": [{"account_id": "acc_when", "created_at": bad}]}
+    if bad.startswith("9999"):  # a pattern cannot see the year overflow; the server does
+        validate_request_body("POST", "/_emulator/keys", spec)
+        return
+    with pytest.raises(AssertionError, match="created_at"):
+        validate_request_body("POST", "/_emulator/keys", spec)
+
+
 @pytest.mark.parametrize(
     ("spec", "field"),
     [
@@ -98,6 +144,13 @@ def test_create_conflicts(client: TestClient, spec: dict[str, Any]) -> None:
             {**TENANT, "accounts": [{"account_id": "a", "created_at": "2025-02-30T00:00:00Z"}]},
             "created_at",
         ),
+        *(
+            ({**TENANT, "accounts": [{"account_id": "a", "created_at": bad}]}, "created_at")
+            for bad in BAD_CREATED_AT
+        ),
+        ({**TENANT, "credits": None, "display_credits": -1}, "display_credits"),
+        ({**TENANT, "credits": None, "display_credits": "many"}, "display_credits"),
+        ({**TENANT, "credits": None, "display_credits": 1.5}, "display_credits"),
     ],
     ids=[
         "negative",
@@ -113,6 +166,10 @@ def test_create_conflicts(client: TestClient, spec: dict[str, Any]) -> None:
         "key-space",
         "created-month-99",
         "created-feb-30",
+        *(f"created-{bad}" for bad in BAD_CREATED_AT),
+        "display-negative",
+        "display-string",
+        "display-fraction",
     ],
 )
 def test_create_rejects_bad_specs(client: TestClient, spec: dict[str, Any], field: str) -> None:
@@ -139,7 +196,10 @@ def test_patch_credits_and_rate_limit(client: TestClient) -> None:
     assert_error(recommend(client, count=1), 429, "RATE_LIMITED", "recommendations")
     client.patch("/_emulator/keys/demo_key", json={"credits": None, "rate_limit": 0})
     assert recommend(client, count=1000).status_code == 200
-    assert balance(client) is None
+    # Unmetered now: /v2/credits shows the balance that never goes down (SPEC 1.3) ...
+    assert balance(client) == 1_000_000
+    # ... and the control plane keeps the emulator's own view of it.
+    assert client.get("/_emulator/keys/demo_key").json()["credits"]["balance"] is None
 
 
 @pytest.mark.parametrize("patch", [{}, {"credits": -5}, {"balance": 5}, {"rate_limit": 1.5}])

@@ -631,7 +631,9 @@ def test_every_get_route_answers_head_too(client: TestClient, path: str) -> None
     head = client.head(path, headers={"x-api-key": "demo_key"})
     assert (head.status_code, head.content) == (got.status_code, b"")
     assert head.headers["content-type"] == got.headers["content-type"]
-    assert "HEAD" in client.put(path).headers["allow"].split(", ")
+    # Under /v2 the key comes first: only a valid one gets as far as the 405 and its Allow.
+    wrong = client.put(path, headers={"x-api-key": "demo_key"})
+    assert "HEAD" in wrong.headers["allow"].split(", ")
 
 
 @pytest.mark.parametrize("header", ["bytes=abc", "bytes=5-1", "items=0-1", "bytes=999999999-"])
@@ -645,7 +647,8 @@ def test_a_docs_asset_ignores_range(client: TestClient, header: str) -> None:
 def test_allow_is_right_behind_a_root_path(settings: Settings) -> None:
     """Behind a proxy that sets root_path (or `uvicorn --root-path`), Allow still lists them."""
     with TestClient(create_app(settings), root_path="/api") as client:
-        assert client.put("/api/v2/credits").headers["allow"] == "GET, HEAD"
+        key = {"x-api-key": "demo_key"}
+        assert client.put("/api/v2/credits", headers=key).headers["allow"] == "GET, HEAD"
         assert client.put("/api/_emulator/faults").headers["allow"] == "DELETE, GET, HEAD, POST"
         assert client.put("/api/docs/assets/swagger-ui.css").headers["allow"] == "GET, HEAD"
 
@@ -817,3 +820,142 @@ def test_a_delay_wrapped_in_a_no_break_space_is_refused(client: TestClient) -> N
         "X-Emulator-Delay-Ms"
         in assert_error(response, 400, "INVALID_PARAMS", "recommendations")["error"]["message"]
     )
+
+
+# -- SPEC 1.3: the key first under /v2, ids decoded per segment, strict query parameters ------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "action"),
+    [
+        ("GET", "/v2/profiles", "unknown"),
+        ("POST", "/v2/profiles", "unknown"),
+        ("GET", "/v2", "unknown"),
+        ("GET", "/v2/", "unknown"),
+        ("DELETE", "/v2/webhooks/wh_1", "unknown"),
+        ("POST", "/v2/network/", "unknown"),
+        ("HEAD", "/v2/logs", "unknown"),
+        # a wrong method too: the key is checked before the method is
+        ("GET", "/v2/network", "network"),
+        ("PUT", "/v2/credits", "get_credits"),
+        ("OPTIONS", "/v2/accounts", "list_accounts"),
+        ("DELETE", "/v2/accounts/acc_demo", "get_account"),
+    ],
+    ids=lambda value: str(value),
+)
+@pytest.mark.parametrize("key", [None, "", "nope"], ids=["missing", "empty", "unknown"])
+def test_a_bad_key_is_403_on_any_v2_path(
+    client: TestClient, method: str, path: str, action: str, key: str | None
+) -> None:
+    headers = {} if key is None else {"x-api-key": key}
+    response = client.request(method, path, headers=headers)
+    assert "allow" not in response.headers
+    if method == "HEAD":
+        assert (response.status_code, response.content) == (403, b"")
+        return
+    body = assert_error(response, 403, "INVALID_API_KEY", action)
+    assert body["error"]["message"] == "The provided API key is invalid or missing"
+
+
+def test_the_key_first_leaves_the_control_plane_and_other_paths_alone(client: TestClient) -> None:
+    assert client.get("/_emulator/nope").json()["error"]["code"] == "NOT_FOUND"
+    assert client.get("/_emulator/health").status_code == 200
+    assert_error(client.get("/v3/credits"), 404, "NOT_FOUND", "unknown")
+    assert client.put("/_emulator/faults").status_code == 405
+
+
+def test_an_unknown_v2_path_with_a_valid_key_is_journaled_with_it(client: TestClient) -> None:
+    assert_error(
+        client.get("/v2/profiles", headers={"x-api-key": "demo_key"}), 404, "NOT_FOUND", "unknown"
+    )
+    row = client.get("/_emulator/requests?api_key=demo_key&limit=1").json()["items"][0]
+    assert (row["path"], row["status"], row["code"], row["api_key"]) == (
+        "/v2/profiles",
+        404,
+        "NOT_FOUND",
+        "****_key",
+    )
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "a%2Fb",
+        "acc_demo%2F",
+        "%2Facc_demo",
+        "acc_demo%2Fx",
+        "%2F",
+        "acc%20demo",
+        "%E2%82%AC",
+        "%ZZ",
+    ],
+)
+def test_an_encoded_account_id_that_matches_nothing_is_invalid_account(
+    client: TestClient, raw: str
+) -> None:
+    """SPEC 1.3: decoded after the split on "/", never a routing 404."""
+    response = client.get(f"/v2/accounts/{raw}", headers={"x-api-key": "demo_key"})
+    body = assert_error(response, 404, "INVALID_ACCOUNT", "get_account")
+    validate_response("get", "/v2/accounts/{account_id}", 404, body)
+    assert client.get(f"/v2/accounts/{raw}").json()["error"]["code"] == "INVALID_API_KEY"
+
+
+def test_an_encoded_account_id_of_the_key_is_found(client: TestClient) -> None:
+    response = client.get("/v2/accounts/acc%5Fdemo", headers={"x-api-key": "demo_key"})
+    assert response.status_code == 200
+    assert response.json()["data"]["account_id"] == "acc_demo"
+    assert response.json()["metadata"]["account_id"] == "acc_demo"
+    encoded_route = client.get("/v2/cred%69ts", headers={"x-api-key": "demo_key"})
+    assert (encoded_route.status_code, encoded_route.json()["data"]) == (200, {"credits": 1000})
+
+
+def test_a_wrong_method_on_an_encoded_id_names_the_route(client: TestClient) -> None:
+    response = client.delete("/v2/accounts/a%2Fb", headers={"x-api-key": "demo_key"})
+    assert response.headers["allow"] == "GET, HEAD"
+    assert_error(response, 405, "METHOD_NOT_ALLOWED", "get_account")
+
+
+def test_an_encoded_slash_in_a_control_plane_id_is_a_404_not_a_405(client: TestClient) -> None:
+    """No control-plane id holds a "/"; the router cannot take one, and says it is not there."""
+    response = client.get("/_emulator/keys/a%2Fb")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "NOT_FOUND"
+    assert client.put("/_emulator/keys/a%2Fb").headers["allow"] == "GET, HEAD, PATCH"
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "unknown", "action", "takes"),
+    [
+        ("/v2/accounts", "count=2", "count", "list_accounts", "it takes: limit, offset"),
+        ("/v2/accounts", "limit=2&page=1", "page", "list_accounts", "it takes: limit, offset"),
+        ("/v2/accounts", "Limit=2", "Limit", "list_accounts", "it takes: limit, offset"),
+        ("/v2/credits", "account_id=acc_demo", "account_id", "get_credits", "it takes none"),
+        ("/v2/accounts/acc_demo", "fields=all", "fields", "get_account", "it takes none"),
+    ],
+    ids=lambda value: str(value),
+)
+def test_an_unknown_query_parameter_is_invalid_params(
+    client: TestClient, path: str, query: str, unknown: str, action: str, takes: str
+) -> None:
+    response = client.get(f"{path}?{query}", headers={"x-api-key": "demo_key"})
+    body = assert_error(response, 400, "INVALID_PARAMS", action)
+    assert body["error"]["message"] == (
+        f"query parameter '{unknown}' is not a parameter of {action}; {takes}"
+    )
+    validate_response("get", path.replace("acc_demo", "{account_id}"), 400, body)
+    assert balance(client) == 1000
+
+
+def test_an_unknown_query_parameter_on_network_is_invalid_params(client: TestClient) -> None:
+    response = client.post("/v2/network?count=5", json=OK, headers={"x-api-key": "demo_key"})
+    body = assert_error(response, 400, "INVALID_PARAMS", "recommendations")
+    assert body["error"]["message"] == (
+        "query parameter 'count' is not a parameter of network; it takes none"
+    )
+    assert balance(client) == 1000
+
+
+def test_the_documented_query_parameters_still_work(client: TestClient) -> None:
+    response = client.get("/v2/accounts?limit=1&offset=0", headers={"x-api-key": "demo_key"})
+    assert response.status_code == 200
+    assert len(response.json()["data"]["items"]) == 1

@@ -104,6 +104,59 @@ def test_a_folder_loads_every_yaml_file_and_rejects_cross_file_duplicates(tmp_pa
         fixtures.load(tmp_path)
 
 
+@pytest.mark.parametrize("state", [":memory:", "file"])
+def test_display_credits_and_an_offset_created_at_from_a_fixture(
+    tmp_path: Path, state: str
+) -> None:
+    text = """
+tenants:
+  - api_key: seat_key
+    credits: null
+    display_credits: 5000
+    accounts:
+      - account_id: acc_seat
+        created_at: "2026-03-01T09:30:00.250+01:00"
+"""
+    path = write(tmp_path, "seat.yaml", text)
+    where = state if state == ":memory:" else str(tmp_path / "state.sqlite3")
+    settings = Settings(seed="t", fixtures=path, state=where, log_level="warning")
+    for _ in range(2):  # a kept state file reads them back the same after a restart
+        with TestClient(create_app(settings)) as client:
+            assert balance(client, "seat_key") == 5000
+            assert recommend(client, "acc_seat", 50, key="seat_key").status_code == 200
+            assert balance(client, "seat_key") == 5000
+            account = client.get("/v2/accounts/acc_seat", headers={"x-api-key": "seat_key"})
+            assert account.json()["data"]["created_at"] == "2026-03-01T08:30:00Z"
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "reason"),
+    [
+        (
+            "tenants:\n  - api_key: k\n    display_credits: -3\n",
+            "tenants[0].display_credits",
+            "greater than or equal to 0",
+        ),
+        (
+            "tenants:\n  - api_key: k\n    accounts:\n"
+            "      - account_id: a\n        created_at: '2026-01-01T00:00:00'\n",
+            "tenants[0].accounts[0].created_at",
+            "is not an RFC 3339 date-time",
+        ),
+    ],
+    ids=["display-negative", "created-naive"],
+)
+def test_bad_new_fields_name_file_field_and_reason(
+    tmp_path: Path, text: str, where: str, reason: str
+) -> None:
+    path = write(tmp_path, "bad.yaml", text)
+    with pytest.raises(FixtureError) as caught:
+        fixtures.load(path)
+    assert where in str(caught.value)
+    assert reason in str(caught.value)
+    assert "Value error" not in str(caught.value)
+
+
 def test_missing_path(tmp_path: Path) -> None:
     with pytest.raises(FixtureError, match="no such file or folder"):
         fixtures.load(tmp_path / "nope.yaml")

@@ -101,7 +101,7 @@ def test_unmetered_key_never_runs_out_but_records_use(client: TestClient) -> Non
     for _ in range(3):
         response = recommend(client, "acc_unmetered", 1000, key="unmetered_key")
         assert response.json()["metadata"]["credits_consumed"] == 100
-    assert balance(client, "unmetered_key") is None
+    assert balance(client, "unmetered_key") == 1_000_000  # shown, never spent
     report = client.get("/_emulator/keys/unmetered_key").json()
     assert report["credits"] == {"balance": None, "consumed": 300}
     assert report["accounts"][0]["calls"] == 3
@@ -166,3 +166,37 @@ def test_every_locale_answers_the_contract(client: TestClient, country: str) -> 
     validate_response("post", "/v2/network", 200, body)
     people = body["data"]["recommendations"]
     assert len({p["profile_url"] for p in people}) == len({p["entity_urn"] for p in people}) == 300
+
+
+@pytest.mark.parametrize(
+    ("spec", "shown"),
+    [
+        ({"credits": None}, 1_000_000),
+        ({"credits": None, "display_credits": 0}, 0),
+        ({"credits": None, "display_credits": 4200}, 4200),
+        ({"credits": 7, "display_credits": 4200}, 7),  # metered: the real balance wins
+    ],
+    ids=["unmetered-default", "display-zero", "display-set", "metered-ignores-display"],
+)
+def test_credits_is_always_an_integer(
+    client: TestClient, spec: dict[str, object], shown: int
+) -> None:
+    """SPEC 1.3: clients check the balance is a number; an unmetered key's never goes down."""
+    tenant = {"api_key": "k_credits", **spec, "accounts": [{"account_id": "acc_credits"}]}
+    assert client.post("/_emulator/keys", json=tenant).status_code == 201
+    before = client.get("/v2/credits", headers={"x-api-key": "k_credits"}).json()
+    validate_response("get", "/v2/credits", 200, before)
+    assert before["data"] == {"credits": shown}
+    assert recommend(client, "acc_credits", 10, key="k_credits").status_code == 200
+    spent = 1 if spec["credits"] is not None else 0
+    assert balance(client, "k_credits") == shown - spent
+    stored = client.get("/_emulator/keys/k_credits").json()["credits"]
+    assert stored == {"balance": None if spec["credits"] is None else shown - 1, "consumed": 1}
+
+
+def test_display_credits_shows_again_once_patched_unmetered(client: TestClient) -> None:
+    tenant = {"api_key": "k_flip", "credits": 5, "display_credits": 99}
+    assert client.post("/_emulator/keys", json=tenant).status_code == 201
+    assert balance(client, "k_flip") == 5
+    assert client.patch("/_emulator/keys/k_flip", json={"credits": None}).status_code == 200
+    assert balance(client, "k_flip") == 99

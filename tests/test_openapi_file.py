@@ -372,7 +372,7 @@ def test_other_v2_success_bodies() -> None:
         "created_at": ts,
         "updated_at": ts,
     }
-    for credits in (0, 997, None):
+    for credits in (0, 997, 1_000_000):
         validate_response(
             "GET",
             "/v2/credits",
@@ -383,6 +383,18 @@ def test_other_v2_success_bodies() -> None:
                 "metadata": {"action": "get_credits", "credits_consumed": 0, "timestamp": ts},
             },
         )
+    for not_a_balance in (None, -1, "1000", 1.5):  # SPEC 1.3: always an integer, unmetered too
+        with pytest.raises(AssertionError, match="credits"):
+            validate_response(
+                "GET",
+                "/v2/credits",
+                200,
+                {
+                    "success": True,
+                    "data": {"credits": not_a_balance},
+                    "metadata": {"action": "get_credits", "credits_consumed": 0, "timestamp": ts},
+                },
+            )
     validate_response(
         "GET",
         "/v2/accounts",

@@ -36,9 +36,13 @@ from linkup_emulator.errors import (
 )
 from linkup_emulator.generator import PeopleGenerator
 from linkup_emulator.models import parse_whole
-from linkup_emulator.store import Account, Debit, JournalEntry, Store, Tenant
+from linkup_emulator.store import Account, Debit, JournalEntry, Lookup, Store, Tenant
 
 MAX_BODY = 64 * 1024
+# What GET /v2/credits shows an unmetered key (fixture credits: null) that sets no
+# display_credits: a balance that never goes down, as on the vendor's per-seat plans. Clients
+# check for a number; the stored balance stays null.
+UNMETERED_CREDITS = 1_000_000
 RATE_WINDOW_S = 60.0
 LIST_LIMIT_MAX = 500
 OFFSET_MAX = 1_000_000_000  # SQLite integers are 64-bit; the bound keeps huge offsets a 400
@@ -107,6 +111,9 @@ class Body:
         return self.value.get(name, default) if isinstance(self.value, dict) else default
 
 
+_NO_QUERY: Mapping[str, str] = {}
+
+
 def _short(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
@@ -138,7 +145,9 @@ class Emulator:
 
     # -- steps 1, 1a and 2, shared by every v2 route ----------------------------------------
 
-    async def _gate(self, trace: Trace, headers: Mapping[str, str]) -> Gate:
+    async def check_key(self, trace: Trace, headers: Mapping[str, str]) -> Lookup:
+        """Step 1 alone: the key's tenant (and the trace's account), or 403. Every path under
+        /v2 takes it first, known or not, as the real service does."""
         api_key = headers.get("x-api-key", "")
         if not api_key.strip():
             raise InvalidApiKey(MSG_INVALID_API_KEY)
@@ -148,7 +157,15 @@ class Emulator:
         if tenant is None:
             raise InvalidApiKey(MSG_INVALID_API_KEY)
         trace.api_key = api_key
-        trace.now = now = self.clock.now(tenant.clock_offset)
+        trace.now = self.clock.now(tenant.clock_offset)
+        return found
+
+    async def _gate(self, trace: Trace, headers: Mapping[str, str]) -> Gate:
+        found = await self.check_key(trace, headers)
+        tenant, now = found.tenant, trace.now
+        assert tenant is not None  # check_key refused the key otherwise
+        assert now is not None
+        api_key = tenant.api_key
 
         injection = faults.from_headers(headers)
         if injection.error is None and found.faults:  # a forced error by header skips the rules
@@ -197,7 +214,13 @@ class Emulator:
 
     # -- POST /v2/network ---------------------------------------------------------------------
 
-    async def network(self, trace: Trace, headers: Mapping[str, str], raw: bytes | None) -> bytes:
+    async def network(
+        self,
+        trace: Trace,
+        headers: Mapping[str, str],
+        raw: bytes | None,
+        query: Mapping[str, str] = _NO_QUERY,
+    ) -> bytes:
         body = Body.parse(raw)
         name, account_id = body.field("action"), body.field("account_id")
         if isinstance(name, str):
@@ -206,7 +229,8 @@ class Emulator:
             trace.account_id = account_id
 
         found = await self._gate(trace, headers)  # 1, 1a, 2
-        if body.problem:  # 3
+        _no_unknown_query(query, "network", ())  # 3
+        if body.problem:
             raise InvalidParams(body.problem)
         if not isinstance(account_id, str) or not account_id:
             raise InvalidParams("account_id is required and must be a non-empty string")
@@ -248,14 +272,22 @@ class Emulator:
 
     # -- GET /v2/credits, /v2/accounts, /v2/accounts/{account_id} ------------------------------
 
-    async def credits(self, trace: Trace, headers: Mapping[str, str]) -> bytes:
+    async def credits(
+        self, trace: Trace, headers: Mapping[str, str], query: Mapping[str, str] = _NO_QUERY
+    ) -> bytes:
         found = await self._gate(trace, headers)
-        return self._success(orjson.dumps({"credits": found.tenant.balance}), trace, None)
+        _no_unknown_query(query, "get_credits", ())
+        tenant = found.tenant
+        shown = tenant.balance
+        if shown is None:  # unmetered: always a number (SPEC 1.3), never spent
+            shown = UNMETERED_CREDITS if tenant.display_credits is None else tenant.display_credits
+        return self._success(orjson.dumps({"credits": shown}), trace, None)
 
     async def list_accounts(
         self, trace: Trace, headers: Mapping[str, str], query: Mapping[str, str]
     ) -> bytes:
         found = await self._gate(trace, headers)
+        _no_unknown_query(query, "list_accounts", ("limit", "offset"))
         limit = _query_int(query, "limit", 50, 1, LIST_LIMIT_MAX)
         offset = _query_int(query, "offset", 0, 0, OFFSET_MAX)
         items, total = await self.store.accounts(found.tenant.api_key, limit, offset)
@@ -263,9 +295,16 @@ class Emulator:
         data |= {"limit": limit, "offset": offset}
         return self._success(orjson.dumps(data), trace, None)
 
-    async def get_account(self, trace: Trace, headers: Mapping[str, str], account_id: str) -> bytes:
+    async def get_account(
+        self,
+        trace: Trace,
+        headers: Mapping[str, str],
+        account_id: str,
+        query: Mapping[str, str] = _NO_QUERY,
+    ) -> bytes:
         trace.account_id = account_id
         found = await self._gate(trace, headers)
+        _no_unknown_query(query, "get_account", ())
         account = self._account(found, account_id)
         return self._success(orjson.dumps(account_item(account)), trace, account_id)
 
@@ -299,6 +338,18 @@ class Emulator:
         )
         await self.store.record(entry, self.policy.journal_size)
         return entry
+
+
+def _no_unknown_query(query: Mapping[str, str], action: str, takes: tuple[str, ...]) -> None:
+    """Query parameters are as strict as `params` (SPEC 1.3): a name the route does not
+    document is a client bug (`count` where `limit` is meant), not something to ignore."""
+    for name in query:
+        if name not in takes:
+            documented = f"it takes: {', '.join(takes)}" if takes else "it takes none"
+            raise InvalidParams(
+                f"query parameter '{_short(str(name), 60)}' is not a parameter of {action};"
+                f" {documented}"
+            )
 
 
 def _query_int(query: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:

@@ -73,7 +73,9 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     shown = request.scope["path"][:200]
     allowed = paths.allowed(path)
     control = paths.is_control(path)
-    if allowed:
+    # A route of the table that the router could not take (an encoded "/" inside a control-plane
+    # id, which no id holds) names nothing that exists: 404, not a 405 for an allowed method.
+    if allowed and method not in allowed:
         allow = {"Allow": ", ".join(allowed)}
         message = MSG_METHOD_NOT_ALLOWED.format(method=method, path=shown)
         if control:

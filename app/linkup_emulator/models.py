@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -61,6 +61,32 @@ def parse_whole(text: str, low: int, high: int) -> int | None:
     return value if low <= value <= high else None
 
 
+# RFC 3339 (section 5.6): a full date, "T", a full time with optional fractions of a second,
+# and "Z" or a numeric offset; "T" and "Z" may be lower case. No bare dates, no naive times.
+_RFC3339 = re.compile(
+    r"(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})"
+)
+
+
+def utc_stamp(text: str) -> str:
+    """An RFC 3339 date-time as the vendor writes times: UTC, whole seconds, a Z suffix
+    ("2026-01-01T02:00:00.5+02:00" -> "2026-01-01T00:00:00Z"). Fractions are dropped, not
+    rounded, so a time never moves into the next second."""
+    found = _RFC3339.fullmatch(text)
+    if found is None:
+        raise ValueError(
+            f"'{text[:40]}' is not an RFC 3339 date-time such as 2026-01-01T00:00:00Z"
+            " or 2026-01-01T02:00:00+02:00"
+        )
+    date, clock, _, offset = found.groups()
+    offset = "+00:00" if offset in ("Z", "z") else offset
+    try:
+        moment = datetime.fromisoformat(f"{date}T{clock}{offset}").astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise ValueError(f"'{text[:40]}' is not a real date and time") from None
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 # Bounds keep every number inside SQLite's 64-bit integers.
 Credits = Annotated[Whole, Field(ge=0, le=10**15)]
 RateLimit = Annotated[Whole, Field(ge=0, le=10**9)]
@@ -78,17 +104,13 @@ class AccountSpec(Strict):
     country: str = "US"
     pool_size: Annotated[Whole, Field(ge=0, le=10_000)] = 1000
     # Vendor accounts carry creation times; fixtures may pin them, else one is derived from the id.
-    created_at: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+    # Any RFC 3339 offset is taken (Python's isoformat() writes +00:00); it is kept as UTC, Z.
+    created_at: str | None = None
 
     @field_validator("created_at")
     @classmethod
-    def _real_date(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ")
-            except ValueError:
-                raise ValueError(f"'{value}' is not a real date and time") from None
-        return value
+    def _utc(cls, value: str | None) -> str | None:
+        return None if value is None else utc_stamp(value)
 
     @field_validator("country")
     @classmethod
@@ -103,6 +125,9 @@ class TenantSpec(Strict):
     # Printable ASCII but "/": keys travel in a header (latin-1, no controls) and in URL paths.
     api_key: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[!-.0-~]+$")]
     credits: Credits | None = 1000
+    # What GET /v2/credits shows while the tenant is unmetered (credits null); the stored
+    # balance stays null. Absent: emulator.UNMETERED_CREDITS.
+    display_credits: Credits | None = None
     rate_limit: RateLimit | None = None
     # An account id listed twice is a conflict (409 at runtime, a fixture error at start),
     # not a shape error: JSON Schema cannot say "unique by field".

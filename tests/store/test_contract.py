@@ -89,6 +89,26 @@ async def test_a_created_tenant_reads_back(store: Store) -> None:
     assert await store.account("acc_nobody") is None
 
 
+async def test_display_credits_is_read_back_only_while_unmetered(store: Store) -> None:
+    """What GET /v2/credits shows an unmetered tenant; the balance itself stays None."""
+    assert await store.create_tenant(tenant("k", None, display_credits=250))
+    assert await store.create_tenant(tenant("plain", None))
+    found, plain = await store.tenant("k"), await store.tenant("plain")
+    assert found is not None
+    assert plain is not None
+    assert (found.balance, found.display_credits) == (None, 250)
+    assert (plain.balance, plain.display_credits) == (None, None)
+    looked = (await store.lookup("k", "acc_k")).tenant
+    assert looked is not None
+    assert (looked.balance, looked.display_credits) == (None, 250)
+    assert await store.patch_tenant("k", {"credits": 40})  # metered again: a real balance
+    metered = (await store.lookup("k", None)).tenant
+    assert metered is not None
+    assert (metered.balance, metered.display_credits) == (40, None)
+    assert await store.patch_tenant("k", {"credits": None})
+    assert (await store.tenant("k")) == found
+
+
 async def test_create_refuses_a_taken_key_or_account_and_creates_nothing(store: Store) -> None:
     assert await store.create_tenant(tenant("k"))
     assert not await store.create_tenant(tenant("k", accounts=[{"account_id": "acc_new"}]))

@@ -2,8 +2,8 @@
 
 `Fastpath` answers the v2 routes of api/paths.py ahead of Starlette's exception, routing and
 dependency layers, which measured at about half of a request's time (bench/). Anything else —
-the control plane, docs, and v2 paths or methods no route takes — goes on to the app, whose
-404/405 handler answers from the same table.
+the control plane, docs, and v2 paths or methods no route takes (once their key is checked) —
+goes on to the app, whose 404/405 handler answers from the same table.
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ from linkup_emulator.errors import ApiError
 
 async def network(request: Request) -> Response:
     raw = await read_body(request)
-    body = await emulator_of(request).network(trace(request), request.headers, raw)
+    found, query = trace(request), request.query_params
+    body = await emulator_of(request).network(found, request.headers, raw, query)
     return Response(body, media_type=JSON)
 
 
 async def get_credits(request: Request) -> Response:
-    body = await emulator_of(request).credits(trace(request), request.headers)
+    found, query = trace(request), request.query_params
+    body = await emulator_of(request).credits(found, request.headers, query)
     return Response(body, media_type=JSON)
 
 
@@ -37,9 +39,9 @@ async def list_accounts(request: Request) -> Response:
 
 
 async def get_account(request: Request) -> Response:
-    account_id: str = request.path_params["account_id"]
-    found = trace(request)
-    body = await emulator_of(request).get_account(found, request.headers, account_id)
+    account_id: str = request.path_params["account_id"]  # percent-decoded (paths.Route.match)
+    found, query = trace(request), request.query_params
+    body = await emulator_of(request).get_account(found, request.headers, account_id, query)
     return Response(body, media_type=JSON)
 
 
@@ -59,7 +61,8 @@ class Fastpath:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            found = paths.v2_route(scope["method"], paths.local(scope))
+            path = paths.local(scope)
+            found = paths.v2_route(scope["method"], path)
             if found is not None:
                 route, scope["path_params"] = found
                 request = Request(scope, receive)
@@ -69,4 +72,13 @@ class Fastpath:
                     response = api_error(request, error)
                 await response(scope, receive, send)
                 return
+            if paths.is_v2(path):
+                # An unknown path or a wrong method under /v2: the key first (a bad one is 403
+                # on any path, as on the real service), then the app's 404 or 405.
+                request = Request(scope, receive)
+                try:
+                    await emulator_of(request).check_key(trace(request), request.headers)
+                except ApiError as error:
+                    await api_error(request, error)(scope, receive, send)
+                    return
         await self.app(scope, receive, send)

@@ -8,6 +8,8 @@ an error takes (the vendor's envelope, or the control plane's plain JSON).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import unquote
 
 from starlette.types import Scope
 
@@ -29,10 +31,13 @@ class Route:
         return (self.method, "HEAD") if self.method == "GET" else (self.method,)
 
     def match(self, path: str) -> dict[str, str] | None:
-        """The path parameters if `path` is this route's (percent-decoded, as ASGI gives it)."""
+        """The path parameters if `path` (as sent: see local()) is this route's, each segment
+        percent-decoded on its own, so an encoded "/" stays inside its parameter."""
         if "{" not in self.template:
-            return {} if path == self.template else None
-        parts, wanted = path.split("/"), self.template.split("/")
+            if path == self.template or ("%" in path and segments(path) == _split(self.template)):
+                return {}
+            return None
+        parts, wanted = segments(path), _split(self.template)
         if len(parts) != len(wanted):
             return None
         params = {}
@@ -44,6 +49,20 @@ class Route:
             elif part != want:
                 return None
         return params
+
+
+@lru_cache(maxsize=64)
+def _split(template: str) -> tuple[str, ...]:
+    return tuple(template.split("/"))
+
+
+@lru_cache(maxsize=4096)
+def segments(path: str) -> tuple[str, ...]:
+    """The path's segments, each percent-decoded (UTF-8) after the split on "/"."""
+    parts = path.split("/")
+    if "%" not in path:
+        return tuple(parts)
+    return tuple(unquote(part, errors="replace") for part in parts)
 
 
 ROUTES: tuple[Route, ...] = (
@@ -74,13 +93,20 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
+def _under(path: str, prefix: str) -> bool:
+    if path == prefix or path.startswith(prefix + "/"):
+        return True
+    wanted = _split(prefix)
+    return "%" in path and segments(path)[: len(wanted)] == wanted
+
+
 def is_v2(path: str) -> bool:
-    return path == V2 or path.startswith(V2 + "/")
+    return _under(path, V2)
 
 
 def is_control(path: str) -> bool:
     """The control plane's own paths (not, say, /_emulatorx)."""
-    return path == CONTROL or path.startswith(CONTROL + "/")
+    return _under(path, CONTROL)
 
 
 V2_ROUTES = tuple(route for route in ROUTES if is_v2(route.template))
@@ -89,10 +115,12 @@ _DYNAMIC = tuple(r for r in V2_ROUTES if "{" in r.template)
 
 
 def local(scope: Scope) -> str:
-    """The path the routes see: without the root path a proxy (or `--root-path`) put before
-    it. Inside a mount the scope's root_path has grown by the mount's path; the app's own
-    root is kept apart in app_root_path."""
-    path: str = scope["path"]
+    """The path the routes see, as the client sent it (still percent-encoded: ASGI's decoded
+    `path` turns /v2/accounts/a%2Fb into a path of one segment more), without the root path a
+    proxy (or `--root-path`) put before it. Inside a mount the scope's root_path has grown by
+    the mount's path; the app's own root is kept apart in app_root_path."""
+    raw: bytes | None = scope.get("raw_path")
+    path = raw.decode("latin-1") if raw is not None else scope["path"]
     root: str = scope.get("app_root_path", scope.get("root_path", ""))
     return path[len(root) :] if root and path.startswith(root) else path
 
@@ -104,6 +132,11 @@ def v2_route(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
     route = _STATIC.get((method, path))
     if route is not None:
         return route, {}
+    if "%" in path:  # /v2/cred%69ts is /v2/credits
+        static = (r for r in _STATIC.values() if r.method == method)
+        route = next((r for r in static if r.match(path) is not None), None)
+        if route is not None:
+            return route, {}
     for route in _DYNAMIC:
         if route.method == method:
             params = route.match(path)
@@ -118,7 +151,7 @@ def matching(path: str) -> list[Route]:
 
 def allowed(path: str) -> list[str]:
     """Every method some route takes on this path, for a 405's Allow header."""
-    if path.startswith(ASSETS + "/"):
+    if _under(path, ASSETS) and path != ASSETS:
         return ["GET", "HEAD"]
     return sorted({method for route in matching(path) for method in route.methods})
 
@@ -130,6 +163,6 @@ def route_action(path: str) -> str:
 
 def label(path: str) -> str:
     """A low-cardinality name for metrics: the matched route's template."""
-    if path.startswith(ASSETS + "/"):
+    if _under(path, ASSETS) and path != ASSETS:
         return ASSETS
     return next((r.template for r in ROUTES if r.match(path) is not None), "unmatched")

@@ -24,6 +24,7 @@ class Tenant:
     consumed: int
     rate_limit: int | None  # None: the server's default
     clock_offset: float = 0.0  # seconds this tenant's time runs ahead of the global clock
+    display_credits: int | None = None  # what GET /v2/credits shows while unmetered
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,7 +46,11 @@ class _Tenant:
 
     def public(self) -> Tenant:
         spec = self.spec
-        return Tenant(spec.api_key, self.balance, self.consumed, self.rate_limit, self.clock_offset)
+        # display_credits only while unmetered, the one time GET /v2/credits shows it
+        shown = spec.display_credits if self.balance is None else None
+        return Tenant(
+            spec.api_key, self.balance, self.consumed, self.rate_limit, self.clock_offset, shown
+        )
 
 
 @dataclass(slots=True)

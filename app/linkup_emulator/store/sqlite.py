@@ -39,6 +39,10 @@ from linkup_emulator.store.base import (
     new_account,
 )
 
+# A tenant's display_credits lives in its spec (no column, so state files need no migration);
+# it is read only while the tenant is unmetered, the one time it is shown.
+_DISPLAY = "CASE WHEN t.balance IS NULL THEN json_extract(t.spec, '$.display_credits') END"
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tenants (
     api_key TEXT PRIMARY KEY,
@@ -256,8 +260,8 @@ class SqliteStore:
 
     async def tenant(self, api_key: str) -> Tenant | None:
         row = self._one(
-            "SELECT api_key, balance, consumed, rate_limit, clock_offset FROM tenants"
-            " WHERE api_key = ?",
+            f"SELECT t.api_key, t.balance, t.consumed, t.rate_limit, t.clock_offset, {_DISPLAY}"
+            " FROM tenants t WHERE t.api_key = ?",
             (api_key,),
         )
         return Tenant(*row) if row else None  # type: ignore[arg-type]
@@ -265,7 +269,7 @@ class SqliteStore:
     async def lookup(self, api_key: str, account_id: str | None) -> Lookup:
         # One statement for the four reads every v2 request starts with.
         row = self._one(
-            "SELECT t.api_key, t.balance, t.consumed, t.rate_limit, t.clock_offset,"
+            f"SELECT t.api_key, t.balance, t.consumed, t.rate_limit, t.clock_offset, {_DISPLAY},"
             " a.account_id, a.api_key, a.account_name, a.status, a.country, a.pool_size,"
             " a.created_at, a.updated_at, EXISTS (SELECT 1 FROM faults), c.frozen_at, c.offset_s"
             " FROM clock c LEFT JOIN tenants t ON t.api_key = ?1"
@@ -273,9 +277,9 @@ class SqliteStore:
             (api_key, account_id),
         )
         assert row is not None  # the clock's row is made with the schema
-        tenant = Tenant(*row[:5]) if row[0] is not None else None  # type: ignore[arg-type]
-        account = Account(*row[5:13]) if row[5] is not None else None  # type: ignore[arg-type]
-        return Lookup(tenant, account, bool(row[13]), ClockState(row[14], row[15]))  # type: ignore[arg-type]
+        tenant = Tenant(*row[:6]) if row[0] is not None else None  # type: ignore[arg-type]
+        account = Account(*row[6:14]) if row[6] is not None else None  # type: ignore[arg-type]
+        return Lookup(tenant, account, bool(row[14]), ClockState(row[15], row[16]))  # type: ignore[arg-type]
 
     # -- the clock ----------------------------------------------------------------------------
 
