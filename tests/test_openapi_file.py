@@ -199,7 +199,12 @@ def test_documented_operations() -> None:
         ("GET", "/openapi.json"),
     ]:
         assert (m, p) in got, (m, p)
-    assert len(got) == 18
+    # HEAD is answered on every GET route, so it is declared on each (issue 16).
+    gets = sorted(p for m, p in got if m == "GET")
+    assert sorted(p for m, p in got if m == "HEAD") == gets
+    for path in gets:
+        assert got[("HEAD", path)] == got[("GET", path)] + "Head"
+    assert len(got) == 18 + len(gets) == 28
 
 
 def test_security() -> None:
@@ -228,10 +233,10 @@ def test_v2_operations_document_every_injectable_status_and_the_emulator_headers
     for method, path, op in _operations():
         if not path.startswith("/v2/"):
             continue
-        assert set(op["responses"]) == {"200", "400", "402", "403", "404", "429", "500"}, (
-            method,
-            path,
-        )
+        injectable = {"200", "400", "402", "403", "404", "429", "500"}
+        # HEAD is taken wherever GET is, so only the other methods can meet a 405.
+        expected = injectable if method == "HEAD" else injectable | {"405"}
+        assert set(op["responses"]) == expected, (method, path)
         refs = {p.get("$ref") for p in op["parameters"]}
         assert "#/components/parameters/EmulatorError" in refs, (method, path)
         assert "#/components/parameters/EmulatorDelayMs" in refs, (method, path)
@@ -256,13 +261,27 @@ def test_every_response_declares_the_emulator_headers() -> None:
                 assert "Retry-After" in headers
 
 
+def _codes(schema_name: str) -> set[str]:
+    """The codes one per-status error schema allows (an enum, or a const for one code)."""
+    spec = load_spec()
+    props = spec["components"]["schemas"][schema_name]["properties"]
+    code = props["error"]["properties"]["code"]
+    return set(code["enum"]) if "enum" in code else {code["const"]}
+
+
 def test_forcible_codes_header() -> None:
     spec = load_spec()
     forced = spec["components"]["schemas"]["ForcibleErrorCode"]["enum"]
-    assert set(forced) == set(spec["components"]["schemas"]["ErrorCode"]["enum"]) - {
-        "NOT_FOUND",
-        "METHOD_NOT_ALLOWED",
-    }
+    # Every code an operation's error can carry; NOT_FOUND is only an unknown path's, which no
+    # operation is (the info description and README say so).
+    per_status = [
+        name
+        for name in spec["components"]["schemas"]
+        if name.startswith("Error") and name not in ("ErrorMessage", "ErrorMetadata")
+    ]
+    v2_codes = set().union(*(_codes(name) for name in per_status))
+    assert set(forced) == v2_codes - {"METHOD_NOT_ALLOWED"}
+    assert "NOT_FOUND" in spec["info"]["description"]
     delay = spec["components"]["parameters"]["EmulatorDelayMs"]["schema"]
     assert (delay["minimum"], delay["maximum"]) == (0, 30000)
 
@@ -660,3 +679,110 @@ def test_shipped_fixtures_are_valid_tenant_specs() -> None:
         assert list(doc) == ["tenants"], path
         for tenant in doc["tenants"]:
             validate_schema("TenantSpec", tenant)
+
+
+# ------------------------------------------------------------------ what tools trip on (issue 16)
+
+
+def test_no_ref_has_sibling_keywords() -> None:
+    """A `$ref` beside validation keywords is read differently by each tool (Prism merged the
+    error responses' narrowed `properties` and flagged every error body): beside a `$ref` go
+    annotations only, which change no tool's idea of a valid body."""
+    spec = load_spec()
+    annotations = {"$ref", "summary", "description", "default", "examples"}
+    for where, node in _walk(spec):
+        if isinstance(node.get("$ref"), str):
+            assert set(node) <= annotations, (where, sorted(node))
+
+
+def test_every_error_response_names_its_codes_in_one_schema() -> None:
+    spec = load_spec()
+    for name, response in spec["components"]["responses"].items():
+        media = response.get("content", {}).get("application/json")
+        if media is None:
+            continue
+        ref = media["schema"]["$ref"]
+        target = _resolve_pointer(spec, ref)
+        assert not {"allOf", "anyOf", "oneOf"} & set(target), name
+        code = target["properties"]["error"]["properties"]["code"]
+        assert code["type"] == "string", name
+        assert ("enum" in code) != ("const" in code), name
+
+
+def test_the_yaml_document_is_declared_as_text() -> None:
+    media = load_spec()["paths"]["/openapi.yaml"]["get"]["responses"]["200"]["content"]
+    assert list(media) == ["application/yaml"]
+    assert media["application/yaml"]["schema"]["type"] == "string"
+
+
+def test_the_json_document_defines_what_it_requires() -> None:
+    document = schema("OpenApiDocument")["components"]["schemas"]["OpenApiDocument"]
+    assert set(document["required"]) <= set(document["properties"])
+    validate_response("GET", "/openapi.json", 200, json.loads(json.dumps(load_spec())))
+
+
+def test_fault_spec_is_one_typed_model_for_generators() -> None:
+    """Generators build a model from `properties`; `anyOf`/`oneOf` beside them made two types
+    with untyped fields. The cross-field rules live in `not`, which generators skip."""
+    fault = load_spec()["components"]["schemas"]["FaultSpec"]
+    assert "anyOf" not in fault
+    assert "oneOf" not in fault
+    assert fault["type"] == "object"
+    assert set(fault["properties"]) == {"match", "error", "delay_ms", "times", "probability"}
+    assert fault["properties"]["match"] == {"$ref": "#/components/schemas/FaultMatch"}
+    assert {"$ref": "#/components/schemas/ForcibleErrorCode"} in fault["properties"]["error"][
+        "oneOf"
+    ]
+    for field in ("delay_ms", "times", "probability"):
+        assert "type" in fault["properties"][field], field
+    assert set(fault) == {"description", "type", "additionalProperties", "properties", "not"}
+
+
+def test_every_get_is_declared_with_its_head_and_every_other_method_with_its_405() -> None:
+    spec = load_spec()
+    for method, path, op in _operations():
+        if method == "GET":
+            assert "head" in spec["paths"][path], path
+        if method == "HEAD":
+            assert "405" not in op["responses"], path
+            for status, response in op["responses"].items():
+                target = _resolve_pointer(spec, response["$ref"])
+                assert "content" not in target, (path, status)  # HEAD has no body
+            continue
+        response = op["responses"]["405"]
+        target = _resolve_pointer(spec, response["$ref"])
+        assert target["headers"]["Allow"] == {"$ref": "#/components/headers/Allow"}, path
+        shape = "ControlMethodNotAllowed" if path.startswith("/_emulator/") else "MethodNotAllowed"
+        assert response == {"$ref": f"#/components/responses/{shape}"}, path
+
+
+def test_every_operation_has_a_4xx_and_a_description() -> None:
+    for method, path, op in _operations():
+        assert any(status.startswith("4") for status in op["responses"]), (method, path)
+        assert op["description"].strip(), (method, path)
+    assert load_spec()["info"]["contact"]["name"]
+
+
+def test_timestamp_is_for_outputs_and_inputs_take_any_rfc3339_offset() -> None:
+    """`Timestamp` (Z only) describes answers; what a request takes is declared as it is."""
+    spec = load_spec()
+    for method, path, op in _operations():
+        body = op.get("requestBody")
+        if body is None:
+            continue
+        ref = body["content"]["application/json"]["schema"]["$ref"]
+        seen = json.dumps(_resolve_pointer(spec, ref))
+        assert "Timestamp" not in seen, (method, path)
+    created = spec["components"]["schemas"]["AccountSpec"]["properties"]["created_at"]
+    assert created["format"] == "date-time"
+    for given in (
+        "2026-01-01T00:00:00Z",
+        "2026-01-01T00:00:00+00:00",
+        "2026-01-01T02:00:00.5+02:00",
+    ):
+        validate_schema("AccountSpec", {"account_id": "a", "created_at": given})
+    with pytest.raises(AssertionError, match="created_at"):
+        validate_schema("AccountSpec", {"account_id": "a", "created_at": "2026-01-01T00:00:00"})
+    for answered in ("2026-01-01T00:00:00+00:00", "2026-01-01T00:00:00.5Z"):
+        with pytest.raises(AssertionError, match=r"Timestamp|does not match"):
+            validate_schema("Timestamp", answered)

@@ -15,8 +15,10 @@ import httpx
 import hypothesis
 import pytest
 import schemathesis
-from schemathesis import Case, GenerationMode
+from schemathesis import Case, DeserializationContext, GenerationMode
 from schemathesis.config._auth import AuthConfig
+from schemathesis.core.media_types import YAML_MEDIA_TYPES
+from schemathesis.core.transport import Response
 
 from linkup_emulator.errors import FORCIBLE
 from linkup_emulator.main import create_app, run_sync
@@ -25,6 +27,16 @@ from linkup_emulator.settings import Settings
 
 OPENAPI = Path(__file__).parents[2] / "openapi.yaml"
 SEED = "contract"
+
+
+# Every YAML type: schemathesis tries them as one family, in the order they were registered.
+@schemathesis.deserializer(*YAML_MEDIA_TYPES)
+def _yaml_is_text(_: DeserializationContext, response: Response) -> str:
+    """/openapi.yaml is declared as what a client receives, text (`type: string`); schemathesis
+    would parse it and check the parsed mapping against that. The text's being the same
+    document as /openapi.json is tested in tests/test_observability.py."""
+    return response.text
+
 
 app = create_app(Settings(seed=SEED, rate_limit=0, log_level="critical"))
 emulator = app.state.emulator
