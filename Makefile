@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# The npm tools the contract tests run (Redocly CLI, Spectral, Prism), pinned in tools/.
+TOOLS_STAMP := tools/node_modules/.installed-stamp
 
-.PHONY: install run check test lint format lock bench profile snapshot clean
+.PHONY: install tools run check test lint format lock bench profile snapshot clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -12,6 +14,16 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $@
 
 install: $(STAMP)
+
+# npm ci installs exactly tools/package-lock.json. No install scripts: none of the tools needs
+# one, and one of their dependencies would send usage data (nothing leaves this machine).
+$(TOOLS_STAMP): tools/package.json tools/package-lock.json
+	command -v node >/dev/null && command -v npm >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq nodejs npm)
+	npm ci --prefix tools --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+tools: $(TOOLS_STAMP)
 
 run: install
 	$(BIN)/linkup-emulator
@@ -29,7 +41,7 @@ check: install
 # package (and of the processes the slow tests start); the floor is what the suite reaches
 # today (97%), less a little.
 COVERAGE_FLOOR := 95
-test: lint
+test: lint tools
 	$(BIN)/pytest -n auto --cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR)
 
 # constraints.txt from pyproject.toml: pins already there stay unless they no longer fit.
@@ -54,4 +66,4 @@ snapshot: install
 	$(BIN)/python -m linkup_emulator.generator.snapshot
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tools/node_modules
