@@ -4,6 +4,8 @@ and each answer, success or error, parses into the model the contract names for 
 
 from __future__ import annotations
 
+import sys
+import typing
 from collections.abc import Iterator
 from types import ModuleType
 
@@ -82,3 +84,18 @@ def test_the_admin_token_is_a_bearer_token_to_the_generated_client(generated: Ge
             expect(head.sync_detailed("demo_key", client=nope), 401, None)
     finally:
         live.stop()
+
+
+def test_fault_spec_is_one_typed_model(generated: Generated) -> None:
+    """Issue 16: `properties` beside `anyOf` once gave two types, `match`, `times` and
+    `probability` untyped and `error` a plain string."""
+    package, _ = generated
+    models = Traffic(package, "http://127.0.0.1:9").models
+    home = vars(sys.modules[models.FaultSpec.__module__])  # Unset, and the models it names
+    hints = typing.get_type_hints(models.FaultSpec, {**home, **vars(models)})
+    assert set(hints) == {"match", "error", "delay_ms", "times", "probability"}
+    assert models.FaultMatch in typing.get_args(hints["match"])
+    assert models.ForcibleErrorCode in typing.get_args(hints["error"])
+    assert int in typing.get_args(hints["times"])
+    assert float in typing.get_args(hints["probability"])
+    assert not [name for name in dir(models) if name.startswith("FaultSpecType")]

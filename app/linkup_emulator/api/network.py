@@ -8,7 +8,7 @@ goes on to the app, whose 404/405 handler answers from the same table.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from fastapi import Request, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -18,30 +18,37 @@ from linkup_emulator.api.deps import emulator_of, read_body, trace
 from linkup_emulator.api.errors import JSON, api_error
 from linkup_emulator.errors import ApiError
 
+_NO_QUERY: Mapping[str, str] = {}
+
+
+def query(request: Request) -> Mapping[str, str]:
+    """The query parameters; most calls have none, and then nothing is parsed."""
+    return request.query_params if request.scope.get("query_string") else _NO_QUERY
+
 
 async def network(request: Request) -> Response:
     raw = await read_body(request)
-    found, query = trace(request), request.query_params
-    body = await emulator_of(request).network(found, request.headers, raw, query)
+    found = trace(request)
+    body = await emulator_of(request).network(found, request.headers, raw, query(request))
     return Response(body, media_type=JSON)
 
 
 async def get_credits(request: Request) -> Response:
-    found, query = trace(request), request.query_params
-    body = await emulator_of(request).credits(found, request.headers, query)
+    found = trace(request)
+    body = await emulator_of(request).credits(found, request.headers, query(request))
     return Response(body, media_type=JSON)
 
 
 async def list_accounts(request: Request) -> Response:
     found = trace(request)
-    body = await emulator_of(request).list_accounts(found, request.headers, request.query_params)
+    body = await emulator_of(request).list_accounts(found, request.headers, query(request))
     return Response(body, media_type=JSON)
 
 
 async def get_account(request: Request) -> Response:
     account_id: str = request.path_params["account_id"]  # percent-decoded (paths.Route.match)
-    found, query = trace(request), request.query_params
-    body = await emulator_of(request).get_account(found, request.headers, account_id, query)
+    found, asked = trace(request), query(request)
+    body = await emulator_of(request).get_account(found, request.headers, account_id, asked)
     return Response(body, media_type=JSON)
 
 

@@ -56,7 +56,7 @@ def _split(template: str) -> tuple[str, ...]:
     return tuple(template.split("/"))
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=256)  # bounded: paths come from clients, up to a header's length each
 def segments(path: str) -> tuple[str, ...]:
     """The path's segments, each percent-decoded (UTF-8) after the split on "/"."""
     parts = path.split("/")
