@@ -62,9 +62,11 @@ def parse_whole(text: str, low: int, high: int) -> int | None:
 
 
 # RFC 3339 (section 5.6): a full date, "T", a full time with optional fractions of a second,
-# and "Z" or a numeric offset; "T" and "Z" may be lower case. No bare dates, no naive times.
+# and "Z" or a numeric offset (hours 00-23, minutes 00-59); "T" and "Z" may be lower case. No
+# bare dates, no naive times, ASCII digits only. The same pattern as openapi.yaml's created_at.
 _RFC3339 = re.compile(
-    r"(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})"
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2})[Tt]([0-9]{2}:[0-9]{2}:[0-9]{2})(\.[0-9]{1,9})?"
+    r"([Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
 )
 
 
