@@ -291,7 +291,7 @@ def test_the_example_is_what_the_emulator_answers(
     value = example["value"] if "/examples/" in pointer else example
     clock = ManualClock(_epoch(recipe.at))
     settings = Settings(log_level="warning", **recipe.settings)
-    with TestClient(create_app(settings, clock=clock)) as client:
+    with TestClient(create_app(settings, wall=clock)) as client:
         for call in recipe.before:
             clock.value = _epoch(call.at or recipe.at)
             done = client.request(call.method, call.url, json=call.json, headers=call.headers)
