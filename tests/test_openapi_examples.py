@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from linkup_emulator.api import paths
 from linkup_emulator.main import create_app
 from linkup_emulator.settings import Settings
 from tests.support.clock import ManualClock
@@ -191,6 +192,15 @@ RECIPES: dict[str, Recipe] = {
         ),
         volatile=(("items", 0, "duration_ms"),),
     ),
+    op("/_emulator/clock", "get", 200): Recipe(Call("GET", "/_emulator/clock"), 200),
+    op("/_emulator/clock", "post", 200): Recipe(
+        Call(
+            "POST",
+            "/_emulator/clock",
+            _doc("/paths/~1_emulator~1clock/post/requestBody/content/application~1json/example"),
+        ),
+        200,
+    ),
     op("/_emulator/faults", "post", 201): Recipe(
         Call("POST", "/_emulator/faults", _doc(FAULT_EXAMPLE_POINTER)), 201
     ),
@@ -310,3 +320,21 @@ def test_the_example_is_what_the_emulator_answers(
         answer, value = _same_type(answer, copy.deepcopy(value), path)
     assert response.status_code == recipe.status, answer
     assert answer == value
+
+
+def test_every_route_of_the_table_is_in_the_contract() -> None:
+    """What the server answers is what openapi.yaml documents: every route of api/paths.py
+    (the docs page aside, HTML for people) is an operation, with HEAD beside each GET."""
+    documented = {
+        (method.upper(), path)
+        for path, item in load_spec()["paths"].items()
+        for method in item
+        if method != "parameters"
+    }
+    served = {
+        (method, route.template)
+        for route in paths.ROUTES
+        if route.template != "/docs"
+        for method in route.methods
+    }
+    assert served == documented

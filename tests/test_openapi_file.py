@@ -190,6 +190,8 @@ def test_documented_operations() -> None:
         ("PATCH", "/_emulator/keys/{api_key}"),
         ("PATCH", "/_emulator/accounts/{account_id}"),
         ("GET", "/_emulator/requests"),
+        ("GET", "/_emulator/clock"),
+        ("POST", "/_emulator/clock"),
         ("POST", "/_emulator/faults"),
         ("GET", "/_emulator/faults"),
         ("DELETE", "/_emulator/faults"),
@@ -204,7 +206,7 @@ def test_documented_operations() -> None:
     assert sorted(p for m, p in got if m == "HEAD") == gets
     for path in gets:
         assert got[("HEAD", path)] == got[("GET", path)] + "Head"
-    assert len(got) == 18 + len(gets) == 28
+    assert len(got) == 20 + len(gets) == 31
 
 
 def test_security() -> None:

@@ -73,6 +73,32 @@ def _tame(case: Case[Any]) -> None:
         headers["X-Emulator-Delay-Ms"] = "0"
     if headers.get("X-Emulator-Error") in FORCIBLE:
         del headers["X-Emulator-Error"]
+    _possible_move(case)
+
+
+# A day: an advance the clock can always make (it stops at 9999-12-31T23:59:59Z).
+MOST_ADVANCE_S = 86_400.0
+LATER = "2999-01-01T00:00:00Z"  # after any now the clock reads in these runs
+
+
+def _possible_move(case: Case[Any]) -> None:
+    """A valid clock move the clock can make: what it refuses depends on its state (a `set`
+    before now, an advance past year 9999) and on the query beside the body (`freeze` is
+    global: not with `api_key`), which no schema can say; test_clock.py tests those refusals.
+    An invalid body stays as it is, and must be refused."""
+    meta = case.meta
+    if case.operation.label != "POST /_emulator/clock" or meta is None:
+        return
+    if not meta.generation.mode.is_positive or not isinstance(case.body, dict):
+        return
+    body: dict[str, Any] = case.body
+    if body.get("set") is not None:
+        body["set"] = LATER
+    advance = body.get("advance_s")
+    if isinstance(advance, int | float) and not isinstance(advance, bool):
+        body["advance_s"] = min(advance, MOST_ADVANCE_S)
+    if body.get("freeze") is not None and case.query:
+        case.query.pop("api_key", None)
 
 
 @schema.parametrize()

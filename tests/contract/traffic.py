@@ -253,6 +253,30 @@ def drive(t: Traffic) -> None:
     if t.json_heads:
         expect(api("emulator", "list_requests_head").sync_detailed(client=control), 200, None)
 
+    # -- the emulated clock: this tenant's time only, so other tests' clocks never move
+    clock = api("emulator", "get_clock")
+    global_view = expect(clock.sync_detailed(client=control), 200, m.ClockView)
+    mine = expect(clock.sync_detailed(client=control, api_key=key), 200, m.ClockView)
+    assert mine.offset_s == 0.0
+    assert isinstance(global_view.frozen, bool)
+    expect(clock.sync_detailed(client=control, api_key="nobody"), 404, m.ControlErrorNotFound)
+    with t.off_contract(prism_sees_it=False):  # an empty query value again (see list_faults)
+        expect(clock.sync_detailed(client=control, api_key=""), 400, m.ControlErrorBadRequest)
+    if t.json_heads:
+        expect(api("emulator", "get_clock_head").sync_detailed(client=control), 200, None)
+    move = api("emulator", "move_clock")
+    ahead = move.sync_detailed(client=control, api_key=key, body=m.ClockMove(advance_s=90))
+    assert expect(ahead, 200, m.ClockView).offset_s == 90.0
+    with t.off_contract():
+        none = move.sync_detailed(client=control, api_key=key, body=m.ClockMove())
+        expect(none, 400, m.ControlErrorBadRequest)
+    back = m.ClockMove(set_="2000-01-01T00:00:00Z")  # before now: time only moves forward
+    expect(
+        move.sync_detailed(client=control, api_key=key, body=back), 400, m.ControlErrorBadRequest
+    )
+    lost = move.sync_detailed(client=control, api_key="nobody", body=m.ClockMove(advance_s=1))
+    expect(lost, 404, m.ControlErrorNotFound)
+
     # -- fault rules
     add = api("emulator", "create_fault")
     once = m.FaultSpec(match=m.FaultMatch(api_key=key), error=errors.RATE_LIMITED, times=1)
