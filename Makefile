@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run check test lint format lock bench profile snapshot clean
+.PHONY: install redis-server run check test lint format lock bench profile snapshot clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -12,6 +12,10 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $@
 
 install: $(STAMP)
+
+# The Redis store's tests run against a real redis-server (Debian's package; as root on CI).
+redis-server:
+	command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server)
 
 run: install
 	$(BIN)/linkup-emulator
@@ -22,14 +26,14 @@ lint: install
 	$(BIN)/mypy
 
 # The edit-test loop: every test that starts no process, in parallel (seconds).
-check: install
+check: install redis-server
 	$(BIN)/pytest -m "not slow" -n auto
 
 # Everything, as CI runs it: lint, then the whole suite in parallel with branch coverage of the
 # package (and of the processes the slow tests start); the floor is what the suite reaches
 # today (97%), less a little.
 COVERAGE_FLOOR := 95
-test: lint
+test: lint redis-server
 	$(BIN)/pytest -n auto --cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR)
 
 # constraints.txt from pyproject.toml: pins already there stay unless they no longer fit.
@@ -41,7 +45,7 @@ format: install
 	$(BIN)/ruff check --fix app tests bench
 	$(BIN)/ruff format app tests bench
 
-bench: install
+bench: install redis-server
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/plugin.py

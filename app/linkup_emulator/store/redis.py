@@ -27,6 +27,7 @@ from redis.retry import Retry
 
 from linkup_emulator.clock import SYSTEM_CLOCK, ClockState
 from linkup_emulator.models import FaultSpec, TenantSpec
+from linkup_emulator.observability.logging import log
 from linkup_emulator.store import redis_scripts as lua
 from linkup_emulator.store.base import (
     Account,
@@ -112,13 +113,28 @@ def _account(account_id: str, owner: bytes, row: Sequence[bytes | None]) -> Acco
 
 
 class _Script:
-    """A script run with EVALSHA, loaded on first use (and again after a Redis restart)."""
+    """A script run with EVALSHA, loaded on first use (and again after a Redis restart).
+    `reads` scripts change nothing, so one that met a dead connection is simply run again."""
 
-    def __init__(self, body: str) -> None:
+    def __init__(self, body: str, *, reads: bool = False) -> None:
         self.source = lua.PREAMBLE + body
         self.sha = hashlib.sha1(self.source.encode()).hexdigest()
+        self.reads = reads
 
     async def __call__(
+        self, client: redis.asyncio.Redis, keys: Sequence[str], args: Sequence[Arg]
+    ) -> Any:
+        try:
+            return await self._eval(client, keys, args)
+        except redis.ConnectionError:
+            # Connections idle in the pool since Redis went away are dead too: drop them all,
+            # so the next calls connect afresh. A write is not sent again: it may have run.
+            await client.connection_pool.disconnect(inuse_connections=False)
+            if not self.reads:
+                raise
+            return await self._eval(client, keys, args)
+
+    async def _eval(
         self, client: redis.asyncio.Redis, keys: Sequence[str], args: Sequence[Arg]
     ) -> Any:
         try:
@@ -128,23 +144,28 @@ class _Script:
             return await client.evalsha(self.sha, len(keys), *keys, *args)
 
 
-LOOKUP = _Script(lua.LOOKUP)
+LOOKUP = _Script(lua.LOOKUP, reads=True)
 CREATE = _Script(lua.CREATE)
 SEED = _Script(lua.SEED)
-ACCOUNTS = _Script(lua.ACCOUNTS)
-USAGE = _Script(lua.USAGE)
+ACCOUNTS = _Script(lua.ACCOUNTS, reads=True)
+USAGE = _Script(lua.USAGE, reads=True)
 SEED_CLOCK = _Script(lua.SEED_CLOCK)
 SWAP_CLOCK = _Script(lua.SWAP_CLOCK)
 SWAP_OFFSET = _Script(lua.SWAP_OFFSET)
 PATCH = _Script(lua.PATCH)
 STATUS = _Script(lua.STATUS)
 APPLY = _Script(lua.APPLY)
-GRAPH = _Script(lua.GRAPH)
+GRAPH = _Script(lua.GRAPH, reads=True)
 HIT_RATE = _Script(lua.HIT_RATE)
+# tenant() and clock() read one hash each: a script too, so they share the retry above.
+TENANT = _Script(
+    "return redis.call('HMGET', KEYS[1], 'balance', 'consumed', 'rate_limit', 'offset')", reads=True
+)
+CLOCK = _Script("return redis.call('HMGET', KEYS[1], 'frozen', 'offset')", reads=True)
 RECORD = _Script(lua.RECORD)
-JOURNAL = _Script(lua.JOURNAL)
+JOURNAL = _Script(lua.JOURNAL, reads=True)
 FAULT_ADD = _Script(lua.FAULT_ADD)
-FAULTS = _Script(lua.FAULTS)
+FAULTS = _Script(lua.FAULTS, reads=True)
 FAULT_DELETE = _Script(lua.FAULT_DELETE)
 FAULT_HITS = _Script(lua.FAULT_HITS)
 RESET_ALL = _Script(lua.RESET_ALL)
@@ -253,11 +274,7 @@ class RedisStore:
         return bool(created)
 
     async def tenant(self, api_key: str) -> Tenant | None:
-        client = await self._client()
-        row: list[bytes | None] = await client.hmget(  # type: ignore[assignment]
-            self._tag(api_key) + "tenant", "balance", "consumed", "rate_limit", "offset"
-        )
-        return _tenant(api_key, row)
+        return _tenant(api_key, await self._run(TENANT, (self._tag(api_key) + "tenant",)))
 
     async def lookup(self, api_key: str, account_id: str | None) -> Lookup:
         named = account_id is not None
@@ -294,11 +311,8 @@ class RedisStore:
         await self._run(SEED_CLOCK, (), frozen, _num(initial.offset_s))
 
     async def clock(self) -> ClockState:
-        client = await self._client()
-        row: list[bytes | None] = await client.hmget(  # type: ignore[assignment]
-            self._global + "clock", "frozen", "offset"
-        )
-        return _clock(row[0], row[1])
+        frozen, offset = await self._run(CLOCK, (self._global + "clock",))
+        return _clock(frozen, offset)
 
     async def swap_clock(self, expected: ClockState, new: ClockState) -> bool:
         def pair(state: ClockState) -> tuple[str, str]:
@@ -361,7 +375,12 @@ class RedisStore:
             self._global + "journals",
         )
         account = NO_ACCOUNT if entry.account_id is None else _digest(entry.account_id)
-        await self._run(RECORD, keys, account, orjson.dumps(entry), bound)
+        try:
+            await self._run(RECORD, keys, account, orjson.dumps(entry), bound)
+        except redis.RedisError as error:
+            # The request was answered already (a 500, if Redis failed it too): its row is
+            # lost with Redis, and the answer must not be cut off for it.
+            log.warning(f"journal row of request {entry.request_id} lost: {error}")
 
     async def journal(
         self, api_key: str | None, account_id: str | None, limit: int
