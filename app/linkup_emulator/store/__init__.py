@@ -39,7 +39,7 @@ def open_store(url: str, *, processes: int = 1, prefix: str = "linkup:") -> Stor
 
         return MemoryStore()
     scheme, sep, _ = url.partition("://")
-    if sep and scheme.lower() in REDIS_SCHEMES:
+    if sep and scheme in REDIS_SCHEMES:
         return _open_redis(url, prefix)
     if sep and scheme.isalnum():  # e.g. postgres://host/db
         raise StoreUnavailable(
