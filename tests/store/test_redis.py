@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from typing import Any
 
 import pytest
 import redis
 
 from linkup_emulator.clock import ClockState
 from linkup_emulator.models import FaultSpec
-from linkup_emulator.store import StoreUnavailable, open_store
-from linkup_emulator.store.redis import RedisStore
+from linkup_emulator.store import JournalEntry, StoreUnavailable, open_store
+from linkup_emulator.store.redis import RECORD, RedisStore
 from tests.support.redis_server import free_port, session_server
 from tests.support.stores import tenant
 
@@ -147,3 +148,39 @@ async def test_close_closes_this_loops_client() -> None:
     assert asyncio.get_running_loop() in store._clients
     await store.close()
     assert store._clients == {}
+
+
+@pytest.mark.anyio
+async def test_rows_recorded_meanwhile_are_written_together(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A group commit: rows recorded while a write is on go in the next one, all of them."""
+    server = session_server()
+    store = RedisStore(server.url, server.prefix())
+    batches: list[int] = []
+    run = store._run
+
+    async def counted(script: object, keys: tuple[str, ...], *args: Any) -> Any:
+        if script is RECORD:
+            batches.append(len(keys) - 2)  # the id counter and the set of lists, then rows
+        return await run(script, keys, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "_run", counted)
+    try:
+        rows = [_entry(n) for n in range(50)]
+        await asyncio.gather(*(store.record(row, bound=100) for row in rows))
+        found, total = await store.journal("k", None, 100)
+        assert total == 50
+        assert sorted(e.request_id for _, e in found) == sorted(r.request_id for r in rows)
+        assert [rowid for rowid, _ in found] == sorted({rowid for rowid, _ in found}, reverse=True)
+        assert sum(batches) == 50
+        assert len(batches) < 50  # fewer round trips than rows
+    finally:
+        await store.close()
+
+
+def _entry(n: int) -> JournalEntry:
+    return JournalEntry(
+        "2026-01-01T00:00:00Z", "GET", "/v2/credits", "k", None, "get_credits",
+        200, None, 0, 0.1, False, f"r{n}",
+    )  # fmt: skip

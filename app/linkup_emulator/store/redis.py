@@ -15,6 +15,7 @@ import hashlib
 import math
 import threading
 from collections.abc import AsyncGenerator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -191,6 +192,16 @@ def check(url: str) -> None:
         client.close()
 
 
+@dataclass(slots=True)
+class _Rows:
+    """Journal rows of one event loop waiting to be written, and whether a write is on."""
+
+    keys: list[str] = field(default_factory=list)
+    args: list[Arg] = field(default_factory=list)
+    done: asyncio.Future[None] | None = None
+    writing: bool = False
+
+
 class RedisStore:
     """State in one Redis database, under `prefix`; shared by every process that opens it."""
 
@@ -204,6 +215,7 @@ class RedisStore:
         self._clients: dict[asyncio.AbstractEventLoop, redis.asyncio.Redis] = {}
         # Each loop's keeper: an async generator the loop closes when it shuts down.
         self._keepers: dict[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = {}
+        self._rows: dict[asyncio.AbstractEventLoop, _Rows] = {}
 
     # -- clients, one per event loop ------------------------------------------------------------
 
@@ -239,6 +251,7 @@ class RedisStore:
             with self._lock:
                 self._clients.pop(loop, None)
                 self._keepers.pop(loop, None)
+                self._rows.pop(loop, None)
             await client.aclose()
 
     async def _run(self, script: _Script, keys: Sequence[str], *args: Arg) -> Any:
@@ -369,18 +382,49 @@ class RedisStore:
     # -- journal ------------------------------------------------------------------------------
 
     async def record(self, entry: JournalEntry, bound: int) -> None:
-        keys = (
-            self._journal_key(entry.api_key),
-            self._global + "journal_id",
-            self._global + "journals",
-        )
+        """The row is in Redis when this returns. Rows recorded while another write of this
+        loop is on go together in the next one (a group commit): under load, one round trip
+        writes many calls' rows."""
+        loop = asyncio.get_running_loop()
+        rows = self._rows.get(loop)
+        if rows is None:
+            rows = self._rows[loop] = _Rows()
         account = NO_ACCOUNT if entry.account_id is None else _digest(entry.account_id)
+        rows.keys.append(self._journal_key(entry.api_key))
+        rows.args += [account, orjson.dumps(entry)]
+        if rows.done is None:
+            rows.done = loop.create_future()
+        done = rows.done
+        if not rows.writing:
+            await self._write_rows(rows, bound)
+        await done
+
+    async def _write_rows(self, rows: _Rows, bound: int) -> None:
+        """Write the waiting rows, batch after batch, until none is left."""
+        rows.writing = True
         try:
-            await self._run(RECORD, keys, account, orjson.dumps(entry), bound)
-        except redis.RedisError as error:
-            # The request was answered already (a 500, if Redis failed it too): its row is
-            # lost with Redis, and the answer must not be cut off for it.
-            log.warning(f"journal row of request {entry.request_id} lost: {error}")
+            while rows.keys:
+                keys, args, done = rows.keys, rows.args, rows.done
+                rows.keys, rows.args, rows.done = [], [], None
+                counters = (self._global + "journal_id", self._global + "journals")
+                try:
+                    await self._run(RECORD, (*counters, *keys), bound, *args)
+                except redis.RedisError as error:
+                    # The requests were answered already (a 500, if Redis failed them too):
+                    # their rows are lost with Redis, and nothing else must fail for it.
+                    log.warning(f"{len(keys)} journal row(s) lost: {error}")
+                finally:
+                    if done is not None and not done.done():
+                        done.set_result(None)
+        finally:
+            rows.writing = False
+            pending = rows.done
+            if pending is not None and not pending.done():
+                # Left early (cancelled): the rows that came meanwhile are dropped, and their
+                # callers freed, rather than left waiting for a write nobody makes.
+                log.warning(f"{len(rows.keys)} journal row(s) lost: the write was cancelled")
+                rows.keys, rows.args, rows.done = [], [], None
+                pending.set_result(None)
 
     async def journal(
         self, api_key: str | None, account_id: str | None, limit: int

@@ -241,14 +241,19 @@ redis.call('HSET', KEYS[1], 'start', start, 'count', count)
 return {start, count}
 """
 
-# A journal row with the next id, the list kept to its bound. KEYS: the list, the id counter,
-# the set of lists. ARGV: prefix, account digest, entry JSON, bound.
+# Journal rows, each with the next id, each list kept to its bound: every row that arrived
+# while the last batch was being written (a group commit). KEYS: the id counter, the set of
+# lists, then each row's list. ARGV: prefix, bound, then account digest, entry JSON per row.
 RECORD = """
-local id = redis.call('INCR', KEYS[2])
-redis.call('RPUSH', KEYS[1], string.format('%016d', id) .. ARGV[2] .. ARGV[3])
-redis.call('LTRIM', KEYS[1], -tonumber(ARGV[4]), -1)
-redis.call('SADD', KEYS[3], KEYS[1])
-return id
+local bound = tonumber(ARGV[2])
+for i = 3, #ARGV, 2 do
+  local list = KEYS[2 + (i - 1) / 2]
+  local id = redis.call('INCR', KEYS[1])
+  redis.call('RPUSH', list, string.format('%016d', id) .. ARGV[i] .. ARGV[i + 1])
+  redis.call('LTRIM', list, -bound, -1)
+  redis.call('SADD', KEYS[2], list)
+end
+return 1
 """
 
 # The newest `limit` rows (of one list, or merged from all) and the total, by account digest.
