@@ -229,8 +229,8 @@ class RedisStore:
             socket_timeout=SOCKET_TIMEOUT_S,
             socket_connect_timeout=CONNECT_TIMEOUT_S,
             # No retries: a script whose answer was lost may have run, and must not run twice
-            # (a debit taken twice). A dead pooled connection is replaced when taken from the
-            # pool, so a Redis that comes back is used again by the next call.
+            # (a debit taken twice). At the first dead connection the idle ones are dropped
+            # too (_Script), so a Redis that comes back is used again by the next call.
             retry=Retry(NoBackoff(), 0),
         )
         keeper = self._keep(loop, client)
