@@ -184,3 +184,17 @@ def _entry(n: int) -> JournalEntry:
         "2026-01-01T00:00:00Z", "GET", "/v2/credits", "k", None, "get_credits",
         200, None, 0, 0.1, False, f"r{n}",
     )  # fmt: skip
+
+
+def test_without_redis_server_a_test_skips_but_fails_under_ci(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.support import redis_server
+
+    monkeypatch.setattr(redis_server.shutil, "which", lambda _: None)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="redis-server is not installed"):
+        redis_server.require_redis_server()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI is set but redis-server"):
+        redis_server.require_redis_server()
