@@ -191,7 +191,7 @@ def test_without_redis_server_a_test_skips_but_fails_under_ci(
 ) -> None:
     from tests.support import redis_server
 
-    monkeypatch.setattr(redis_server.shutil, "which", lambda _: None)
+    monkeypatch.setattr("tests.support.redis_server.shutil.which", lambda _: None)
     monkeypatch.delenv("CI", raising=False)
     with pytest.raises(pytest.skip.Exception, match="redis-server is not installed"):
         redis_server.require_redis_server()
