@@ -98,6 +98,60 @@ def emulator_command(port: int, workers: int, state: str) -> list[str]:
     ]  # fmt: skip
 
 
+@contextmanager
+def redis_server(folder: Path) -> Iterator[str]:
+    """A redis-server on a free port with its append-only file in `folder` (fsync every second,
+    compose.yaml's setting); its URL. Stopped when the block ends."""
+    port = free_port()
+    command = [
+        "redis-server", "--port", str(port), "--bind", HOST, "--dir", str(folder),
+        "--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
+    ]  # fmt: skip
+    try:
+        server = spawn("redis", command, port)
+    except FileNotFoundError as error:
+        raise BenchError("redis-server not found (apt-get install redis-server)") from error
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while b"PONG" not in _redis(port, b"PING"):
+            server.check_alive()
+            if time.monotonic() > deadline:
+                raise BenchError("redis-server did not answer")
+            time.sleep(0.02)
+        yield f"redis://{HOST}:{port}/0"
+    finally:
+        server.stop()
+
+
+def _redis(port: int, command: bytes) -> bytes:
+    """One inline command to Redis on `port` and all it answers (b"" if it doesn't)."""
+    try:
+        with socket.create_connection((HOST, port), timeout=5) as sock:
+            sock.sendall(command + b"\r\nQUIT\r\n")
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+            return answer
+    except OSError:
+        return b""
+
+
+# Commands a client sends itself; inside a script, HGET, HSET... are counted too, so the
+# script's own calls are left out: what is left is the round trips.
+CLIENT_COMMANDS = ("evalsha", "eval", "script", "hello", "client", "select", "ping", "auth")
+
+
+def redis_round_trips(url: str) -> int:
+    """Commands the clients of the Redis at `url` have sent so far (INFO commandstats)."""
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    stats = _redis(port, b"INFO commandstats").decode(errors="replace")
+    return sum(
+        int(calls)
+        for name, calls in re.findall(r"^cmdstat_([a-z|_-]+):calls=(\d+)", stats, re.MULTILINE)
+        if name.split("|")[0] in CLIENT_COMMANDS
+    )
+
+
 def baseline_command(port: int, workers: int) -> list[str]:
     """bench/baseline.py under uvicorn as the emulator runs it: uvloop, httptools, no access log."""
     return [

@@ -15,7 +15,10 @@ Needs `wrk` on PATH (`apt-get install wrk`). What it measures:
   wrk (-t2 -c16, `--latency`) loads them in alternating runs (emulator, baseline, emulator,
   baseline...), so machine drift cancels; each figure is the median over the rounds. Cases:
   count 10/100/1000 on the memory store, then count 10 on a SQLite file store (the credit-debit
-  path, a metered key) with 1 and with 2 workers (the latter against a 2-worker baseline).
+  path, a metered key) with 1 and with 2 workers (the latter against a 2-worker baseline), and
+  the same on a Redis store (a redis-server started here, AOF fsynced every second) with 1
+  and 2 emulator processes; for Redis, the round trips per call too (the commands clients
+  sent, from INFO commandstats before and after each run, over the requests wrk made).
   Every account is warmed by a request before it is measured.
 - startup: spawn to first 200, polled every 5 ms with a raw HTTP client, median of the
   launches; the emulator is asked `POST /v2/network` for the demo fixture (`demo_key`,
@@ -67,6 +70,8 @@ from harness import (
     free_port,
     network_body,
     raw_request,
+    redis_round_trips,
+    redis_server,
     run_wrk,
     running,
     spawn,
@@ -113,6 +118,7 @@ class Row:
     p99_ratio: float
     target: str = ""
     target_met: bool | None = None
+    round_trips: float | None = None  # Redis commands sent per call (Redis rows only)
 
 
 @dataclass
@@ -179,15 +185,27 @@ class Recorder:
         return result
 
     def ab(
-        self, case: str, emulator: Server, baseline: Server, count: int, store: str, workers: int
+        self,
+        case: str,
+        emulator: Server,
+        baseline: Server,
+        count: int,
+        store: str,
+        workers: int,
+        trips: Callable[[], int] | None = None,
     ) -> Row:
-        """Alternate emulator and baseline runs for `rounds` rounds; the medians as a row."""
+        """Alternate emulator and baseline runs for `rounds` rounds; the medians as a row.
+        `trips` counts the commands sent to the store so far (Redis), read around each run."""
         emulator_runs: list[WrkResult] = []
         baseline_runs: list[WrkResult] = []
+        sent = 0
         for _ in range(self.rounds):
+            before = trips() if trips else 0
             emulator_runs.append(self.wrk(case, emulator, count, self.duration_s))
+            sent += (trips() - before) if trips else 0
             baseline_runs.append(self.wrk(case, baseline, count, self.duration_s))
         emu, base = Stats.median_of(emulator_runs), Stats.median_of(baseline_runs)
+        requests = sum(run.requests for run in emulator_runs)
         return Row(
             case=case,
             count=count,
@@ -197,6 +215,7 @@ class Recorder:
             baseline=base,
             rps_ratio=emu.rps / base.rps,
             p99_ratio=emu.p99_ms / base.p99_ms,
+            round_trips=sent / requests if trips and requests else None,
         )
 
 
@@ -214,6 +233,7 @@ def bench_group(
     The emulator's own response for each count (after warming its workers) is what the
     baseline serves.
     """
+    trips = partial(redis_round_trips, state) if store == "redis" else None
     with running(start_emulator(f"emulator-{store}-{workers}w", workers, state)) as emulator:
         create_tenant(emulator, credits)
         health = httpx.get(emulator.base_url + "/_emulator/health", timeout=10).json()
@@ -231,9 +251,36 @@ def bench_group(
                     count,
                     store,
                     workers,
+                    trips,
                 )
                 for count in counts
             ]
+
+
+def bench_redis(rec: Recorder, tmp: Path, bodies_dir: Path) -> list[Row]:
+    """count=10 on one redis-server with 1, then 2 emulator processes (workers), metered."""
+    folder = tmp / "redis"
+    folder.mkdir()
+    rows: list[Row] = []
+    with redis_server(folder) as url:
+        for workers in (1, 2):
+            group = partial(bench_group, rec, "redis", url, workers, METERED_CREDITS, (10,))
+            rows += (
+                rec.attempt(f"redis store, {workers} worker(s)", partial(group, bodies_dir)) or []
+            )
+            # The next group starts from a clean Redis: its tenant is created afresh.
+            _flush(url)
+    return rows
+
+
+def _flush(url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
 
 
 def set_targets(rows: list[Row]) -> None:
@@ -245,6 +292,9 @@ def set_targets(rows: list[Row]) -> None:
         elif (row.store, row.workers, row.count) == ("memory", 1, 1000):
             row.target = ">=300 req/s"
             row.target_met = row.emulator.rps >= 300
+        elif (row.store, row.workers, row.count) == ("redis", 1, 10):
+            row.target = ">=0.35x base req/s"
+            row.target_met = row.rps_ratio >= 0.35
 
 
 def time_to_200(
@@ -356,9 +406,9 @@ def met(flag: bool | None) -> str:
     return "" if flag is None else "ok" if flag else "MISSED"
 
 
-def workers_scaling(rows: list[Row]) -> float | None:
-    """req/s with 2 workers over req/s with 1, both on the file store (None if one is missing)."""
-    rps = {row.workers: row.emulator.rps for row in rows if row.store == "file"}
+def workers_scaling(rows: list[Row], store: str = "file") -> float | None:
+    """req/s with 2 workers over req/s with 1, both on `store` (None if one is missing)."""
+    rps = {row.workers: row.emulator.rps for row in rows if row.store == store}
     return rps[2] / rps[1] if {1, 2} <= rps.keys() else None
 
 
@@ -394,6 +444,14 @@ def print_report(
         "file store, 2 workers vs 1: "
         + (f"{scaling:.2f}x req/s" if isinstance(scaling, float) else "n/a (a case failed)")
     )
+    redis = config["redis_scaling"]
+    print(
+        "redis store, 2 processes vs 1: "
+        + (f"{redis:.2f}x req/s" if isinstance(redis, float) else "n/a (a case failed)")
+    )
+    for row in rows:
+        if row.round_trips is not None:
+            print(f"{row.case}: {row.round_trips:.2f} Redis round trips per call")
     print(
         f"startup to first 200 (median of {config['launches']}): emulator "
         f"{startup.emulator_ms:.0f} ms, baseline {startup.baseline_ms:.0f} ms, "
@@ -450,10 +508,12 @@ def main(argv: list[str] | None = None) -> int:
         for store, state, workers, credits, counts in groups:
             group = partial(bench_group, rec, store, state, workers, credits, counts, bodies_dir)
             rows += rec.attempt(f"{store} store, {workers} worker(s)", group) or []
+        rows += rec.attempt("redis store", partial(bench_redis, rec, Path(tmp), bodies_dir)) or []
         set_targets(rows)
         startup = rec.attempt("startup", partial(measure_startup, args.launches, bodies_dir))
         rss = rec.attempt("RSS", partial(measure_rss, rec, args.rss_duration))
     config["workers_scaling"] = workers_scaling(rows)
+    config["redis_scaling"] = workers_scaling(rows, "redis")
     config["emulator_version"] = rec.emulator_version
     print_report(rows, startup, rss, config)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)

@@ -36,6 +36,7 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "log_level": ("info", "info"),
     "clock": ("system", "system"),
     "cors_origins": ([], "none"),
+    "redis_prefix": ("linkup:", "linkup:"),
 }
 
 # A tenant without its own rate limit, so it reports the server's EMULATOR_RATE_LIMIT.
@@ -183,6 +184,9 @@ BAD_SETTINGS = [
     pytest.param(["--journal-size", "0"], {}, "--journal-size", id="journal-size"),
     pytest.param(["--rate-limit", "-1"], {}, "--rate-limit", id="rate-limit"),
     pytest.param(["--seed", ""], {}, "--seed / EMULATOR_SEED", id="empty-seed"),
+    pytest.param(
+        ["--redis-prefix", "a{b}:"], {}, "--redis-prefix / EMULATOR_REDIS_PREFIX", id="prefix"
+    ),
 ]
 
 
@@ -224,6 +228,14 @@ def _state_not_sqlite(tmp_path: Path) -> dict[str, str]:
     return {"EMULATOR_STATE": str(path)}
 
 
+def _redis_nobody_listens(_: Path) -> dict[str, str]:
+    return {"EMULATOR_STATE": f"redis://:secret@127.0.0.1:{free_port()}/0"}
+
+
+def _redis_url_malformed(_: Path) -> dict[str, str]:
+    return {"EMULATOR_STATE": "redis://127.0.0.1:notaport/0"}
+
+
 START_FAILURES = [
     pytest.param(["--port", "70000"], None, "EMULATOR_PORT", id="port-too-big"),
     pytest.param([], {"EMULATOR_WORKERS": "0"}, "EMULATOR_WORKERS", id="env-workers-0"),
@@ -233,6 +245,8 @@ START_FAILURES = [
     pytest.param([], _unparsable_fixture, "unparsable.yaml: cannot be read", id="fixture-yaml"),
     pytest.param([], _state_in_missing_folder, "state.sqlite3", id="state-folder-missing"),
     pytest.param([], _state_not_sqlite, "state.sqlite3", id="state-not-sqlite"),
+    pytest.param([], _redis_nobody_listens, "cannot reach Redis at redis://:***@", id="redis-down"),
+    pytest.param([], _redis_url_malformed, "malformed Redis URL", id="redis-url"),
 ]
 
 

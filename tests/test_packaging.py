@@ -267,7 +267,9 @@ def _as_run_here(healthcheck: list[str]) -> list[str]:
 
 
 def test_compose_agrees_with_the_dockerfile(image: Stage, compose: dict[str, Any]) -> None:
-    (service,) = compose["services"].values()
+    # `docker compose up` (no profile) starts the one emulator; the rest is the replicas profile.
+    (service,) = (s for s in compose["services"].values() if "profiles" not in s)
+    assert service is compose["services"]["emulator"]
     assert service["build"]["context"] == "."
     assert service["build"].get("dockerfile", "Dockerfile") == "Dockerfile"
     env = {**image.env, **service.get("environment", {})}
@@ -290,6 +292,49 @@ def test_compose_agrees_with_the_dockerfile(image: Stage, compose: dict[str, Any
     test = service["healthcheck"]["test"]
     assert test[0] == "CMD"
     assert test[1:] == image.healthcheck
+
+
+REPLICAS = ("emulator-1", "emulator-2", "emulator-3")
+
+
+def test_the_replicas_profile_is_three_emulators_on_one_redis_behind_nginx(
+    image: Stage, compose: dict[str, Any]
+) -> None:
+    services = compose["services"]
+    profiled = {name for name, s in services.items() if "profiles" in s}
+    assert profiled == {"redis", "emulator-lb", *REPLICAS}
+    assert all(services[name]["profiles"] == ["replicas"] for name in profiled)
+    redis = services["redis"]
+    assert redis["image"].startswith("redis:")
+    command = " ".join(redis["command"])
+    assert "--appendonly yes" in command  # balances outlive a Redis restart (README, "Redis")
+    assert redis["volumes"][0]["source"] in compose["volumes"]
+    for name in REPLICAS:
+        replica = services[name]
+        assert replica["build"]["context"] == "."
+        env = {**image.env, **replica["environment"]}
+        assert env["EMULATOR_STATE"] == "redis://redis:6379/0"
+        assert replica["depends_on"]["redis"]["condition"] == "service_healthy"
+        assert "ports" not in replica  # reached through the load balancer only
+        assert replica["healthcheck"]["test"][1:] == image.healthcheck
+    balancer = services["emulator-lb"]
+    assert set(balancer["depends_on"]) == set(REPLICAS)
+    (config,) = balancer["volumes"]
+    assert config["target"] == "/etc/nginx/nginx.conf"
+    assert config["read_only"] is True
+    nginx = (REPO / config["source"]).read_text(encoding="utf-8")
+    # Its upstream is exactly the replicas, on the port their image listens on.
+    upstream = re.findall(r"^\s*server\s+([\w.-]+):(\d+);", nginx, re.MULTILINE)
+    assert upstream == [(name, image.env["EMULATOR_PORT"]) for name in REPLICAS]
+    listen = re.findall(r"^\s*listen\s+(\d+);", nginx, re.MULTILINE)
+    assert [str(port).rsplit(":", 1) for port in balancer["ports"]] == [[listen[0], listen[0]]]
+    # nginx's own error (no replica answering) is the vendor's envelope too.
+    (down,) = re.findall(r"return 500 '(.+)';", nginx)
+    envelope = json.loads(down.replace("$route_action", "network").replace("$stamp", "x"))
+    assert envelope["success"] is False
+    assert envelope["error"]["code"] == "INTERNAL_ERROR"
+    assert envelope["metadata"]["credits_consumed"] == 0
+    assert "non_idempotent" not in nginx  # a POST is never replayed on another replica
 
 
 # the wheel -------------------------------------------------------------------------------------

@@ -120,7 +120,7 @@ def create_app(settings: Settings | None = None, *, wall: Clock | None = None) -
             f"no tenants in {settings.fixtures}: every key is refused (403) until one is created"
             " with POST /_emulator/keys"
         )
-    store = open_store(settings.state, processes=settings.workers)
+    store = open_store(settings.state, processes=settings.workers, prefix=settings.redis_prefix)
     initial = (
         SYSTEM_CLOCK if settings.clock == "system" else ClockState(parse_instant(settings.clock))
     )

@@ -21,11 +21,22 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="interface to bind")
     port: int = Field(8000, ge=0, le=65535, description="port to bind; 0 picks a free one")
     workers: int = Field(
-        1, ge=1, le=64, description="worker processes (more than 1 needs a file state)"
+        1, ge=1, le=64, description="worker processes (more than 1 needs a file or Redis state)"
     )
     seed: str = Field("linkup", min_length=1, description="seed of every generated value")
     fixtures: Path = Field(DEFAULT_FIXTURES, description="fixture file or folder of YAML tenants")
-    state: str = Field(":memory:", min_length=1, description="':memory:' or a SQLite file path")
+    state: str = Field(
+        ":memory:",
+        min_length=1,
+        description="':memory:', a SQLite file path, or redis://[:password@]host:port/db",
+    )
+    redis_prefix: str = Field(
+        "linkup:",
+        min_length=1,
+        max_length=100,
+        pattern=r"^[^{}\s]+$",  # braces would break the keys' hash tags
+        description="prefix of every Redis key (several emulators can share one Redis)",
+    )
     admin_token: SecretStr | None = Field(None, description="bearer token guarding /_emulator")
     journal_size: int = Field(10_000, ge=1, le=10_000_000, description="request journal bound")
     rate_limit: int = Field(300, ge=0, description="default requests per minute per key; 0 = off")
@@ -68,7 +79,8 @@ class Settings(BaseSettings):
     def _one_memory_per_process(self) -> Settings:
         if self.workers > 1 and self.state == ":memory:":
             raise ValueError(
-                "workers > 1 needs a file state (e.g. --state ./state.sqlite3): "
+                "workers > 1 needs a file state (e.g. --state ./state.sqlite3) or a Redis one"
+                " (redis://host:6379/0): "
                 "each worker process would otherwise hold its own ':memory:' balances"
             )
         return self
