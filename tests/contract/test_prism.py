@@ -23,6 +23,7 @@ import pytest
 
 from linkup_emulator.pytest_plugin import LiveServer
 from tests.contract.traffic import Exchange, Traffic, drive
+from tests.support.servers import stop_process
 from tests.support.tools import REPO, SPEC, env, free_port, npm_tool
 
 pytestmark = pytest.mark.slow
@@ -73,13 +74,7 @@ class Prism:
         return self._log.read().decode(errors="replace")[-3000:]
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self._log.close()
 
 

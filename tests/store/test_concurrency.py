@@ -15,7 +15,7 @@ import pytest
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from linkup_emulator.pytest_plugin import LiveServer
-from tests.support.servers import wait_until_workers_answer
+from tests.support.servers import debit_until_stopped, wait_until_workers_answer
 
 CALLS, THREADS, COST, START = 400, 16, 2, 500
 TENANT: dict[str, Any] = {
@@ -129,19 +129,14 @@ def test_kill_9_mid_load_loses_no_acknowledged_debit(tmp_path: Path) -> None:
     stop = threading.Event()
     body = {"account_id": "acc_race", "action": "recommendations", "params": {"count": 10}}
 
-    def load(slot: int) -> None:
-        with httpx.Client(base_url=server.base_url, headers={"x-api-key": "race_key"}) as client:
-            while not stop.is_set():
-                try:
-                    response = client.post("/v2/network", json=body, timeout=5)
-                except httpx.HTTPError:
-                    return  # the server is gone
-                if response.status_code == 200:
-                    acknowledged[slot] += response.json()["metadata"]["credits_consumed"]
-
     try:
         assert httpx.post(f"{server.base_url}/_emulator/keys", json=tenant).status_code == 201
-        workers = [threading.Thread(target=load, args=(i,)) for i in range(threads)]
+        workers = [
+            threading.Thread(
+                target=debit_until_stopped, args=(server.base_url, body, stop, acknowledged, i)
+            )
+            for i in range(threads)
+        ]
         for worker in workers:
             worker.start()
         deadline = time.monotonic() + 60

@@ -21,6 +21,7 @@ import pytest
 
 from linkup_emulator.pytest_plugin import LiveServer
 from tests.support.redis_server import RedisServer, session_server
+from tests.support.servers import debit_until_stopped
 
 CALLS, THREADS, COST, START = 400, 16, 2, 500
 BODY = {"account_id": "acc_race", "action": "recommendations", "params": {"count": 20}}
@@ -194,21 +195,17 @@ def test_kill_9_of_one_replica_mid_load_loses_no_acknowledged_debit() -> None:
     stop = threading.Event()
     body = {**BODY, "params": {"count": 10}}
 
-    def load(slot: int) -> None:
-        target = doomed if slot % 2 == 0 else survivor
-        with httpx.Client(base_url=target.base_url, headers={"x-api-key": "race_key"}) as client:
-            while not stop.is_set():
-                try:
-                    response = client.post("/v2/network", json=body, timeout=5)
-                except httpx.HTTPError:
-                    return  # its replica is gone
-                if response.status_code == 200:
-                    acknowledged[slot] += response.json()["metadata"]["credits_consumed"]
-
     try:
         tenant = _tenant(start)
         assert httpx.post(f"{survivor.base_url}/_emulator/keys", json=tenant).status_code == 201
-        workers = [threading.Thread(target=load, args=(i,)) for i in range(threads)]
+        # Even slots load the replica that will be killed, odd ones the survivor.
+        workers = [
+            threading.Thread(
+                target=debit_until_stopped,
+                args=((doomed if i % 2 == 0 else survivor).base_url, body, stop, acknowledged, i),
+            )
+            for i in range(threads)
+        ]
         for worker in workers:
             worker.start()
         deadline = time.monotonic() + 60

@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 import redis
 
+from tests.support.servers import stop_process
+
 START_TIMEOUT_S = 10.0
 
 
@@ -88,13 +90,8 @@ class RedisServer:
             self.process.wait()
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop_process(self.process)
 
     def prefix(self) -> str:
         """A key prefix no other test of this session uses: its own state on a shared server."""

@@ -8,10 +8,12 @@ import select
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -50,16 +52,40 @@ def _wait_healthy(base_url: str, process: subprocess.Popen[str], log: Path) -> N
     pytest.fail(f"the server did not become healthy: {log.read_text()}")
 
 
-def _stop(process: subprocess.Popen[str]) -> None:
+def stop_process(process: subprocess.Popen[Any], *, group: bool = False) -> None:
+    """SIGTERM, then SIGKILL after 10 s; `group`: the process leads its own session (started
+    with start_new_session), so its children (workers) go too."""
     if process.poll() is None:
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)  # its own session: the workers go too
+            if group:
+                os.killpg(process.pid, signal.SIGKILL)
+            else:
+                process.kill()
             process.wait()
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    stop_process(process, group=True)
     if process.stdout is not None:
         process.stdout.close()
+
+
+def debit_until_stopped(
+    base_url: str, body: dict[str, Any], stop: threading.Event, acknowledged: list[int], slot: int
+) -> None:
+    """Make calls as `race_key` until `stop` is set or the server is gone, adding the credits
+    of each acknowledged (200) call to acknowledged[slot]: what a crash must not lose."""
+    with httpx.Client(base_url=base_url, headers={"x-api-key": "race_key"}) as client:
+        while not stop.is_set():
+            try:
+                response = client.post("/v2/network", json=body, timeout=5)
+            except httpx.HTTPError:
+                return  # the server is gone
+            if response.status_code == 200:
+                acknowledged[slot] += response.json()["metadata"]["credits_consumed"]
 
 
 @contextmanager

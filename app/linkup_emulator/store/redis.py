@@ -86,6 +86,7 @@ def _image(spec: TenantSpec) -> bytes:
         {
             "credits": _opt(spec.credits),
             "rate_limit": _opt(spec.rate_limit),
+            "display": _opt(spec.display_credits),
             "accounts": [
                 [a.account_id, a.account_name, a.status, a.country, str(a.pool_size),
                  a.created_at, a.updated_at]
@@ -101,11 +102,17 @@ def _clock(frozen: bytes | None, offset: bytes | None) -> ClockState:
     return ClockState(float(frozen) if frozen else None, float(offset))
 
 
-def _tenant(api_key: str, row: Sequence[bytes | None]) -> Tenant | None:
+def _tenant(
+    api_key: str, row: Sequence[bytes | None], display: bytes | None = None
+) -> Tenant | None:
     balance, consumed, rate_limit, offset = row[:4]
     if consumed is None:
         return None
-    return Tenant(api_key, _int(balance), int(consumed), _int(rate_limit), float(offset or 0))
+    # display_credits only while unmetered: the one time GET /v2/credits shows it.
+    shown = _int(display) if _int(balance) is None else None
+    return Tenant(
+        api_key, _int(balance), int(consumed), _int(rate_limit), float(offset or 0), shown
+    )
 
 
 def _account(account_id: str, owner: bytes, row: Sequence[bytes | None]) -> Account:
@@ -160,7 +167,8 @@ GRAPH = _Script(lua.GRAPH, reads=True)
 HIT_RATE = _Script(lua.HIT_RATE)
 # tenant() and clock() read one hash each: a script too, so they share the retry above.
 TENANT = _Script(
-    "return redis.call('HMGET', KEYS[1], 'balance', 'consumed', 'rate_limit', 'offset')", reads=True
+    "return redis.call('HMGET', KEYS[1], 'balance', 'consumed', 'rate_limit', 'offset', 'display')",
+    reads=True,
 )
 CLOCK = _Script("return redis.call('HMGET', KEYS[1], 'frozen', 'offset')", reads=True)
 RECORD = _Script(lua.RECORD)
@@ -287,12 +295,13 @@ class RedisStore:
         return bool(created)
 
     async def tenant(self, api_key: str) -> Tenant | None:
-        return _tenant(api_key, await self._run(TENANT, (self._tag(api_key) + "tenant",)))
+        row = await self._run(TENANT, (self._tag(api_key) + "tenant",))
+        return _tenant(api_key, row, row[4])
 
     async def lookup(self, api_key: str, account_id: str | None) -> Lookup:
         named = account_id is not None
         row = await self._run(LOOKUP, (), api_key, account_id or "", "1" if named else "0")
-        tenant = _tenant(api_key, row)
+        tenant = _tenant(api_key, row, row[14])
         account = None
         if row[4] is not None and account_id is not None:
             account = _account(account_id, row[4], row[5:11])

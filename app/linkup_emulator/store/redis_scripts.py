@@ -36,7 +36,7 @@ local function insert(api_key, spec, image, runtime)
   local img = cjson.decode(image)
   redis.call('HSET', t .. 'tenant', 'balance', img.credits, 'consumed', '0',
     'rate_limit', img.rate_limit, 'offset', '0.0', 'spec', spec, 'image', image,
-    'runtime', runtime)
+    'runtime', runtime, 'display', img.display)
   for _, a in ipairs(img.accounts) do
     redis.call('RPUSH', t .. 'order', a[1])
     redis.call('HSET', t .. 'a:' .. a[1], 'key', api_key, 'name', a[2], 'status', a[3],
@@ -60,7 +60,7 @@ end
 # clock. ARGV: prefix, api_key, account id ('' with ARGV[4] = '0': none named).
 LOOKUP = """
 local t = redis.call('HMGET', T(ARGV[2]) .. 'tenant', 'balance', 'consumed', 'rate_limit',
-  'offset')
+  'offset', 'display')
 local out = {t[1], t[2], t[3], t[4], false, false, false, false, false, false, false, false}
 if ARGV[4] == '1' then
   local key, owner = account(ARGV[3])
@@ -75,6 +75,7 @@ local clock = redis.call('HMGET', G .. 'clock', 'frozen', 'offset')
 out[12] = tostring(redis.call('ZCARD', G .. 'faults'))
 out[13] = clock[1]
 out[14] = clock[2]
+out[15] = t[5]
 return out
 """
 
@@ -108,7 +109,8 @@ for i = 2, #ARGV, 3 do
   if redis.call('EXISTS', t .. 'tenant') == 0 then
     insert(key, spec, image, '0')
   else
-    redis.call('HSET', t .. 'tenant', 'spec', spec, 'image', image, 'runtime', '0')
+    redis.call('HSET', t .. 'tenant', 'spec', spec, 'image', image, 'runtime', '0',
+      'display', cjson.decode(image).display)
     for _, a in ipairs(cjson.decode(image).accounts) do
       if redis.call('HSETNX', G .. 'owners', a[1], key) == 1 then
         redis.call('RPUSH', t .. 'order', a[1])
