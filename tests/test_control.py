@@ -368,3 +368,21 @@ def test_journal_survives_a_reset_only_as_empty(client: TestClient) -> None:
         recommend(client)
     client.post("/_emulator/reset")
     assert client.get("/_emulator/requests").json() == {"items": [], "total": 0}
+
+
+# Characters some regex flavour's `\s` leaves out: pydantic's (Rust) lacks U+FEFF, JSON
+# Schema's (ECMA-262) lacks U+0085, Python's adds U+001C-001F. schemathesis found U+0085.
+WHITESPACE = ["\t", " ", "\x1c", "\x85", "\xa0", "\u1680", "\u2007", "\u2028", "\u3000", "\ufeff"]
+
+
+@pytest.mark.parametrize("char", WHITESPACE, ids=[f"U+{ord(c):04X}" for c in WHITESPACE])
+def test_whitespace_in_an_account_id_is_refused_by_the_server_and_the_contract(
+    client: TestClient, char: str
+) -> None:
+    spec = {"api_key": "ws_key", "accounts": [{"account_id": f"acc{char}1"}]}
+    response = client.post("/_emulator/keys", json=spec)
+    assert response.status_code == 400
+    assert response.json()["error"]["message"].startswith("accounts.0.account_id: ")
+    with pytest.raises(AssertionError):
+        validate_request_body("post", "/_emulator/keys", spec)
+    assert client.get("/_emulator/keys/ws_key").status_code == 404

@@ -25,6 +25,9 @@ from linkup_emulator.errors import FORCIBLE
 from linkup_emulator.generator import SUPPORTED_COUNTRIES
 
 Status = Literal["active", "inactive"]
+ACCOUNT_ID = (
+    r"^[^/\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]+$"
+)
 
 
 def first_problem(error: ValidationError) -> tuple[tuple[int | str, ...], str]:
@@ -99,8 +102,10 @@ class Strict(BaseModel):
 
 
 class AccountSpec(Strict):
-    # No "/" or whitespace: ids appear in URL paths (/v2/accounts/{account_id}).
-    account_id: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^/\s]+$")]
+    # No "/" or whitespace: ids appear in URL paths (/v2/accounts/{account_id}). The whitespace
+    # is spelled out: `\s` means other characters to pydantic's regex (U+0085 is in it), to
+    # JSON Schema's (U+FEFF is in it) and to Python's, and openapi.yaml must say the same.
+    account_id: Annotated[str, Field(min_length=1, max_length=200, pattern=ACCOUNT_ID)]
     account_name: str | None = None
     status: Status = "active"
     country: str = "US"
