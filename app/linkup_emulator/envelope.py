@@ -6,19 +6,27 @@ import time
 
 import orjson
 
-_last: tuple[int, str] = (-1, "")
+
+class Stamp:
+    """UTC at second precision with a Z suffix, as the vendor writes it. It keeps the last
+    second's text (one tuple, so threads never see a second with another's text): under load
+    most calls fall in the same second as the one before. One per clock: the emulated one's
+    second and the real one's (log lines) would otherwise evict each other."""
+
+    __slots__ = ("_last",)
+
+    def __init__(self) -> None:
+        self._last: tuple[int, str] = (-1, "")
+
+    def __call__(self, seconds: float) -> str:
+        whole = int(seconds)
+        last = self._last
+        if whole != last[0]:
+            last = self._last = (whole, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(whole)))
+        return last[1]
 
 
-def stamp(seconds: float) -> str:
-    """UTC at second precision with a Z suffix, as the vendor writes it. The last second's
-    text is kept (one tuple, so threads never see a second with another's text): under load
-    most calls fall in the same second as the one before."""
-    global _last
-    whole = int(seconds)
-    last = _last
-    if whole != last[0]:
-        last = _last = (whole, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(whole)))
-    return last[1]
+stamp = Stamp()  # for emulated time: envelopes, the journal, the control plane
 
 
 # Serialized JSON, whole or as parts to be joined once into the body (large arrays).

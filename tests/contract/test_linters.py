@@ -21,9 +21,10 @@ REDOCLY_CONFIG = REPO / "redocly.yaml"
 SPECTRAL_RULESET = REPO / ".spectral.yaml"
 
 
-def redocly(document: Path) -> dict[str, object]:
+def _lint(tool: str, *args: str | Path) -> subprocess.CompletedProcess[str]:
+    """The tool's `lint` with JSON output; it must print a report, whatever its exit status."""
     result = subprocess.run(
-        [npm_tool("redocly"), "lint", document, "--config", REDOCLY_CONFIG, "--format=json"],
+        [npm_tool(tool), "lint", *args, "--format=json"],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -32,31 +33,21 @@ def redocly(document: Path) -> dict[str, object]:
         check=False,
     )
     assert result.stdout.strip(), result.stderr
+    return result
+
+
+def redocly(document: Path) -> dict[str, object]:
+    result = _lint("redocly", document, "--config", REDOCLY_CONFIG)
     report: dict[str, object] = json.loads(result.stdout)
     report["exit"] = result.returncode
     return report
 
 
 def spectral(document: Path) -> tuple[list[dict[str, object]], int]:
-    result = subprocess.run(
-        [
-            npm_tool("spectral"),
-            "lint",
-            document,
-            "--ruleset",
-            SPECTRAL_RULESET,
-            "--format=json",
-            "--fail-severity=hint",  # exit non-zero on anything at all, not only errors
-            "--quiet",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env(),
-        timeout=120,
-        check=False,
+    # --fail-severity=hint: exit non-zero on anything at all, not only errors.
+    result = _lint(
+        "spectral", document, "--ruleset", SPECTRAL_RULESET, "--fail-severity=hint", "--quiet"
     )
-    assert result.stdout.strip(), result.stderr
     findings: list[dict[str, object]] = json.loads(result.stdout)
     return findings, result.returncode
 

@@ -23,8 +23,8 @@ import pytest
 
 from linkup_emulator.pytest_plugin import LiveServer
 from tests.contract.traffic import Exchange, Traffic, drive
-from tests.support.servers import stop_process
-from tests.support.tools import REPO, SPEC, env, free_port, npm_tool
+from tests.support.servers import free_port, stop_process
+from tests.support.tools import REPO, SPEC, env, npm_tool
 
 pytestmark = pytest.mark.slow
 

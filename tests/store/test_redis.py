@@ -14,7 +14,8 @@ from linkup_emulator.clock import ClockState
 from linkup_emulator.models import FaultSpec
 from linkup_emulator.store import JournalEntry, StoreUnavailable, open_store
 from linkup_emulator.store.redis import RECORD, RedisStore
-from tests.support.redis_server import free_port, session_server
+from tests.support.redis_server import session_server
+from tests.support.servers import free_port
 from tests.support.stores import tenant
 
 

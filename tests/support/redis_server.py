@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -20,16 +19,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.support.servers import stop_process
+from tests.support.servers import free_port, stop_process
 
 START_TIMEOUT_S = 10.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def require_redis_server() -> str:

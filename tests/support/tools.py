@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -65,11 +64,3 @@ def env() -> dict[str, str]:
         "NO_COLOR": "1",
         "FORCE_COLOR": "0",
     }
-
-
-def free_port() -> int:
-    """A port free on 127.0.0.1 now (for a tool that cannot pick its own and say which)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port

@@ -13,9 +13,10 @@ from typing import Any
 import orjson
 
 from linkup_emulator.clock import SystemClock
-from linkup_emulator.envelope import stamp
+from linkup_emulator.envelope import Stamp
 
 REAL_TIME = SystemClock()  # log lines are read beside other systems' logs: never emulated
+log_stamp = Stamp()
 log = logging.getLogger("linkup_emulator")
 access_log = logging.getLogger("linkup_emulator.access")
 
@@ -23,7 +24,7 @@ access_log = logging.getLogger("linkup_emulator.access")
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
-            "time": stamp(REAL_TIME.now()),
+            "time": log_stamp(REAL_TIME.now()),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -100,7 +101,7 @@ def access_line(fields: dict[str, object]) -> None:
         and not (access_log.handlers or access_log.filters or log.filters)
     ):
         line = {
-            "time": stamp(REAL_TIME.now()),
+            "time": log_stamp(REAL_TIME.now()),
             "level": "info",
             "logger": access_log.name,
             "message": "request",
