@@ -427,7 +427,7 @@ def test_sigterm_bounds_the_shutdown_exits_0_and_closes_the_store(tmp_path: Path
     finally:
         server.stop()
     assert status == 0  # before: -15
-    assert took < 5  # before: 29.6 s
+    assert took < 8  # before: 29.6 s (the shutdown waits 1 s here; Docker kills at 10)
     assert not list(tmp_path.glob("state.sqlite3-wal")) + list(tmp_path.glob("*-shm"))
 
 
