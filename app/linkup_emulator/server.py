@@ -153,6 +153,11 @@ class EnvelopeHttpToolsProtocol(HttpToolsProtocol):
         self._head_timer = None
         if self.transport.is_closing() or not self._head_open:
             return
+        if self.cycle is not None and not self.cycle.response_complete:
+            # A pipelined head begun while the previous answer is still going out: its
+            # deadline counts from when that answer is done.
+            self._arm_head_timer()
+            return
         if self._head_bytes or self._head_count:  # part of a head came: say why, then close
             self._refuse(408, HEAD_TIMEOUT)
             return
