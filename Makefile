@@ -64,6 +64,7 @@ bench: install redis-server
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/plugin.py
+	$(BIN)/python bench/network.py
 
 profile: install
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
