@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -96,6 +96,18 @@ async def report(emulator: Emulator, api_key: str) -> dict[str, object]:
     }
 
 
+async def tenants(emulator: Emulator) -> list[tuple[str, dict[str, object]]]:
+    """Every tenant's key and report, keys sorted (the dashboard's first page); a tenant reset
+    away between the two reads is left out."""
+    found = []
+    for api_key in await emulator.store.api_keys():
+        try:
+            found.append((api_key, await report(emulator, api_key)))
+        except Missing:
+            continue
+    return found
+
+
 async def create_tenant(emulator: Emulator, raw: bytes | None) -> dict[str, object]:
     spec = parse(TenantSpec, raw)
     if not await emulator.store.create_tenant(spec):
@@ -134,7 +146,13 @@ async def reset(emulator: Emulator, api_key: str | None) -> dict[str, object]:
     return {"reset": "all" if api_key is None else "tenant", "api_key": mask(api_key)}
 
 
-async def journal(emulator: Emulator, query: Mapping[str, str]) -> dict[str, object]:
+async def journal(
+    emulator: Emulator,
+    query: Mapping[str, str],
+    key_view: Callable[[str | None], object] = mask,
+) -> dict[str, object]:
+    """The journal, newest first; each row's key as `key_view` shows it (masked; the dashboard
+    adds its tenant link)."""
     limit = parse_whole(query.get("limit", "100"), 1, JOURNAL_LIMIT_MAX)
     if limit is None:
         raise ControlError(f"limit must be an integer from 1 to {JOURNAL_LIMIT_MAX}")
@@ -145,7 +163,7 @@ async def journal(emulator: Emulator, query: Mapping[str, str]) -> dict[str, obj
             "time": entry.time,
             "method": entry.method,
             "path": entry.path,
-            "api_key": mask(entry.api_key),
+            "api_key": key_view(entry.api_key),
             "account_id": entry.account_id,
             "action": entry.action,
             "status": entry.status,

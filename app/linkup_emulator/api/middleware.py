@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from linkup_emulator import __version__
 from linkup_emulator.api.errors import body_for_path
-from linkup_emulator.api.paths import is_v2, label, local, route_action
+from linkup_emulator.api.paths import is_ui, is_v2, label, local, route_action
 from linkup_emulator.clock import Clock
 from linkup_emulator.control import mask
 from linkup_emulator.emulator import Emulator, Trace
@@ -26,6 +26,12 @@ from linkup_emulator.observability.metrics import Metrics
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _VERSION = __version__.encode()
+# Plain on purpose: whatever failed may be the templates themselves.
+INTERNAL_ERROR_PAGE = (
+    b"<!doctype html><html lang=en><meta charset=utf-8><title>Internal error</title>"
+    b"<h1>Internal error</h1><p>" + MSG_INTERNAL_ERROR.encode() + b"</p>"
+    b'<p><a href="/_emulator/ui">Back to the dashboard</a></p></html>'
+)
 
 
 class Observability:
@@ -66,18 +72,25 @@ class Observability:
             state["code"] = "INTERNAL_ERROR"
             if not response_started:
                 trace = state.get("trace")
-                body = body_for_path(
-                    local(scope),
-                    "INTERNAL_ERROR",
-                    MSG_INTERNAL_ERROR,
-                    now=self.emulator.clock.now(),
-                    action=trace.action if trace else None,
-                )
+                path = local(scope)
+                if is_ui(path):  # the dashboard's is a page
+                    body, kind = INTERNAL_ERROR_PAGE, b"text/html; charset=utf-8"
+                else:
+                    body, kind = (
+                        body_for_path(
+                            path,
+                            "INTERNAL_ERROR",
+                            MSG_INTERNAL_ERROR,
+                            now=self.emulator.clock.now(),
+                            action=trace.action if trace else None,
+                        ),
+                        b"application/json",
+                    )
                 await send_with_headers(
                     {
                         "type": "http.response.start",
                         "status": 500,
-                        "headers": [(b"content-type", b"application/json")],
+                        "headers": [(b"content-type", kind)],
                     }
                 )
                 await send({"type": "http.response.body", "body": body})
