@@ -53,9 +53,11 @@ async def tail(
     view: Callable[[str | None], object],
     after: int | None,
     *,
-    lifetime: float = LIFETIME_S,
-    poll: float = POLL_S,
+    lifetime: float | None = None,
+    poll: float | None = None,
 ) -> AsyncIterator[bytes]:
+    lifetime = LIFETIME_S if lifetime is None else lifetime
+    poll = POLL_S if poll is None else poll
     yield b"retry: %d\n\n" % RETRY_MS
     if after is None:
         newest = await control.journal(emulator, {**query, "limit": "1"}, view)
