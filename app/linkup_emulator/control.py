@@ -4,12 +4,15 @@ clock and accounts' networks."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
 
 from linkup_emulator import envelope
+from linkup_emulator.actions import lists, recommendations
+from linkup_emulator.actions.base import Context, Plan
+from linkup_emulator.actions.params import MAX_OFFSET
 from linkup_emulator.clock import LATEST, ClockState, format_instant, parse_instant
 from linkup_emulator.emulator import MAX_BODY, Emulator, account_item
 from linkup_emulator.errors import ApiError, CodedError
@@ -456,3 +459,45 @@ async def respond(
     if found is None:
         raise Missing("no account has this account_id")
     return found
+
+
+NETWORK_PAGE_MAX = 200
+
+
+def _plan_data(plan: Plan) -> dict[str, Any]:
+    raw = plan.data if isinstance(plan.data, bytes) else b"".join(plan.data)
+    data: dict[str, Any] = orjson.loads(raw)
+    return data
+
+
+async def network_lists(
+    emulator: Emulator, account_id: str, offset: int, count: int
+) -> dict[str, object]:
+    """A page of the account's connections and of its visible PYMK, as `list_connections` and
+    `recommendations` answer them: the actions' own plans, read at the owner's time, with no
+    call made (nothing debited, nothing journaled)."""
+    if not (0 <= offset <= MAX_OFFSET and 1 <= count <= NETWORK_PAGE_MAX):
+        raise ControlError(f"offset must be 0 to {MAX_OFFSET}, count 1 to {NETWORK_PAGE_MAX}")
+    account = await emulator.store.account(account_id)
+    if account is None:
+        raise Missing("no account has this account_id")
+    now = await emulator.now(account.api_key)
+    assert now is not None
+    graph = await emulator.graph(account, fresh=True)
+    context = Context(account, emulator.generator, now, graph)
+    connections = _plan_data(lists.list_connections(context, {"count": count, "offset": offset}))
+    visible = graph.pool.size - len(graph.pymk_skip())
+    shown = min(offset + count, visible, recommendations.MAX_COUNT)
+    pymk: list[dict[str, Any]] = []
+    if shown > offset:
+        page = _plan_data(recommendations.plan(context, {"count": shown}))
+        pymk = page["recommendations"][offset:]
+    return {
+        "account_id": account_id,
+        "offset": offset,
+        "count": count,
+        "connections": connections["connections"],
+        "connections_total": connections["total_available_results"],
+        "pymk": pymk,
+        "pymk_total": min(visible, recommendations.MAX_COUNT),
+    }

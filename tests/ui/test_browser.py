@@ -140,6 +140,7 @@ def new_tenant(api: httpx.Client, key: str, **spec: Any) -> str:
 PAGES = {
     "tenants": UI,
     "tenant": f"{UI}/tenants/{tenant_id('demo_key')}",
+    "account": f"{UI}/accounts/acc_demo",
     "journal": f"{UI}/journal",
     "clock": f"{UI}/clock",
     "not-found": f"{UI}/tenants/0000000000000000",
@@ -351,6 +352,39 @@ def test_create_a_tenant_form(page: Page, api: httpx.Client, watch: Watch) -> No
         page.get_by_role("button", name="Create tenant").click()
     assert answer.value.status == 409
     expect(page.get_by_label("API key")).to_have_value("ui_created_key")
+    watch.assert_clean()
+
+
+def test_invitation_forms(page: Page, api: httpx.Client, watch: Watch) -> None:
+    new_tenant(api, "ui_net")
+    network = "/_emulator/accounts/acc_ui_net/network"
+    before = api.get(network).json()
+    page.goto(f"{UI}/accounts/acc_ui_net")
+    page.get_by_label("From (a LinkedIn profile URL)").fill(
+        "https://www.linkedin.com/in/jane-doe-42"
+    )
+    page.get_by_role("button", name="Make it arrive").click()
+    expect(page.get_by_role("status")).to_contain_text("An invitation arrived")
+    after = api.get(network).json()
+    assert after["counts"]["pending_received"] == before["counts"]["pending_received"] + 1
+    assert after["received"][0]["member"]["name"] == "Jane Doe"
+    expect(page.get_by_role("region", name="Received invitations", exact=True)).to_contain_text(
+        "Jane Doe"
+    )
+
+    first = before["sent"][0]
+    name = first["member"]["name"]
+    page.get_by_role("button", name=f"Accept {name}'s invitation").click()
+    expect(page.get_by_role("status")).to_have_text("The member answered the invitation.")
+    answered = api.get(network).json()
+    assert first["invitation_id"] not in [s["invitation_id"] for s in answered["sent"]]
+    assert answered["counts"]["connections"] == before["counts"]["connections"] + 1
+    second = answered["sent"][0]
+    page.get_by_role("button", name=f"Decline {second['member']['name']}'s invitation").click()
+    expect(page.get_by_role("status")).to_have_text("The member answered the invitation.")
+    declined = api.get(network).json()
+    assert declined["counts"]["pending_sent"] == before["counts"]["pending_sent"] - 2
+    assert declined["counts"]["connections"] == answered["counts"]["connections"]
     watch.assert_clean()
 
 

@@ -490,3 +490,87 @@ def test_a_tenant_reset_away_while_the_list_is_read_is_left_out(
     assert page.status_code == 200
     assert tenant_label("ghost_key") not in page.text
     assert tenant_label("demo_key") in page.text
+
+
+# -- an account's network ------------------------------------------------------------------------
+
+
+def test_the_account_page_shows_its_network_paged(ui: TestClient) -> None:
+    view = ui.get("/_emulator/accounts/acc_demo/network").json()
+    page = ui.get(f"{UI}/accounts/acc_demo")
+    assert page.status_code == 200
+    for sent in view["sent"]:
+        assert sent["invitation_id"] in page.text
+        assert sent["fate"]["at"] in page.text
+    for received in view["received"]:
+        assert received["shared_secret"] in page.text
+    assert f"1\u201325 of {view['counts']['connections']}" in page.text
+    assert 'href="?offset=25"' in page.text
+    assert "media.licdn.com" not in page.text  # no picture is loaded from another host
+    assert f'href="{UI}/tenants/{tid("demo_key")}"' in page.text
+    later = ui.get(f"{UI}/accounts/acc_demo", params={"offset": "25"})
+    assert "26\u201350 of" in later.text
+    assert 'href="?offset=0"' in later.text
+    empty = ui.get(f"{UI}/accounts/acc_empty")
+    assert "1\u20130 of 0" not in empty.text
+    assert "0\u20130 of 0" in empty.text
+    assert ui.get(f"{UI}/accounts/acc_demo", params={"offset": "-1"}).status_code == 400
+    assert ui.get(f"{UI}/accounts/acc_nobody").status_code == 404
+
+
+def test_network_lists_are_the_actions_own_pages(ui: TestClient) -> None:
+    emulator = ui.app.state.emulator  # type: ignore[attr-defined]
+    found = asyncio.run(control.network_lists(emulator, "acc_demo", 3, 4))
+    body = {
+        "account_id": "acc_demo",
+        "action": "list_connections",
+        "params": {"count": 4, "offset": 3},
+    }
+    listed = ui.post("/v2/network", json=body, headers={"x-api-key": "demo_key"}).json()["data"]
+    assert found["connections"] == listed["connections"]
+    pymk = recommend(ui, "acc_demo", 7).json()["data"]["recommendations"]
+    assert found["pymk"] == pymk[3:7]
+    assert found["pymk_total"] == 1000
+    with pytest.raises(ControlError):
+        asyncio.run(control.network_lists(emulator, "acc_demo", 0, 0))
+    with pytest.raises(control.Missing):
+        asyncio.run(control.network_lists(emulator, "acc_nobody", 0, 5))
+    past = asyncio.run(control.network_lists(emulator, "acc_demo", 2000, 5))
+    assert (past["connections"], past["pymk"]) == ([], [])
+
+
+def test_the_invitation_forms(ui: TestClient) -> None:
+    network = "/_emulator/accounts/acc_demo/network"
+    before = ui.get(network).json()
+    base = f"{UI}/accounts/acc_demo"
+    arrived = post(ui, f"{base}/invitations", profile_url="https://www.linkedin.com/in/jane-doe-42")
+    assert arrived.headers["location"] == f"{base}?done=arrived"
+    post(ui, f"{base}/invitations", profile_url="")  # a generated member
+    after = ui.get(network).json()
+    assert after["counts"]["pending_received"] == before["counts"]["pending_received"] + 2
+    assert "Jane Doe" in [r["member"]["name"] for r in after["received"]]
+    again = post(ui, f"{base}/invitations", profile_url="https://www.linkedin.com/in/jane-doe-42")
+    assert again.status_code == 409
+    assert "already in a pending invitation" in again.text
+    bad = post(ui, f"{base}/invitations", profile_url="https://example.com/x")
+    assert bad.status_code == 400
+    assert post(ui, f"{UI}/accounts/acc_nobody/invitations").status_code == 404
+
+    first, second = before["sent"][:2]
+    url = f"{base}/invitations/{first['invitation_id']}/respond"
+    assert post(ui, url, response="accept").headers["location"] == f"{base}?done=answered"
+    post(ui, f"{base}/invitations/{second['invitation_id']}/respond", response="decline")
+    answered = ui.get(network).json()
+    assert answered["counts"]["pending_sent"] == before["counts"]["pending_sent"] - 2
+    assert answered["counts"]["connections"] == before["counts"]["connections"] + 1
+    twice = post(ui, url, response="accept")
+    assert twice.status_code == 404
+    assert "names no pending invitation" in twice.text
+    wrong = post(
+        ui, f"{base}/invitations/{before['sent'][2]['invitation_id']}/respond", response="maybe"
+    )
+    assert wrong.status_code == 400
+    assert (
+        post(ui, f"{UI}/accounts/acc_nobody/invitations/1/respond", response="accept").status_code
+        == 404
+    )

@@ -95,6 +95,7 @@ ROUTES: tuple[Route, ...] = (
     # the dashboard (api/ui): pages, then the forms they post, each over a control.py function
     Route("GET", "/_emulator/ui", "ui_tenants"),
     Route("GET", "/_emulator/ui/tenants/{tenant_id}", "ui_tenant"),
+    Route("GET", "/_emulator/ui/accounts/{account_id}", "ui_account"),
     Route("GET", "/_emulator/ui/journal", "ui_journal"),
     Route("GET", "/_emulator/ui/journal/stream", "ui_journal_stream"),
     Route("GET", "/_emulator/ui/clock", "ui_clock"),
@@ -109,6 +110,12 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/_emulator/ui/tenants/{tenant_id}/clock", "ui_move_tenant_clock"),
     Route("POST", "/_emulator/ui/faults/{fault_id}/delete", "ui_delete_fault"),
     Route("POST", "/_emulator/ui/accounts/{account_id}/status", "ui_set_status"),
+    Route("POST", "/_emulator/ui/accounts/{account_id}/invitations", "ui_arrive"),
+    Route(
+        "POST",
+        "/_emulator/ui/accounts/{account_id}/invitations/{invitation_id}/respond",
+        "ui_respond",
+    ),
     Route("POST", "/_emulator/ui/reset", "ui_reset_all"),
     Route("POST", "/_emulator/ui/clock", "ui_move_clock"),
     # the contract, its docs, metrics

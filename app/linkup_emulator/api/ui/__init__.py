@@ -19,6 +19,7 @@ ASSETS = Assets(directory=STATIC)
 ENDPOINTS: dict[str, Callable[..., Any]] = {
     "ui_tenants": pages.tenants_page,
     "ui_tenant": pages.tenant_page,
+    "ui_account": pages.account_page,
     "ui_journal": pages.journal_page,
     "ui_journal_stream": tail.journal_stream,
     "ui_clock": pages.clock_page,
@@ -33,6 +34,8 @@ ENDPOINTS: dict[str, Callable[..., Any]] = {
     "ui_move_tenant_clock": forms.move_tenant_clock,
     "ui_delete_fault": forms.delete_fault,
     "ui_set_status": forms.set_status,
+    "ui_arrive": forms.arrive,
+    "ui_respond": forms.respond,
     "ui_reset_all": forms.reset_all,
     "ui_move_clock": forms.move_clock,
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from starlette.requests import Request
@@ -142,6 +143,44 @@ async def set_status(request: Request, emulator: EmulatorDep) -> Response:
         _, ref = await pages.resolve(request, emulator, back)
         return _done(_tenant_url(ref.id), "status")
     return _done(paths.UI, "status")
+
+
+def _account_url(account_id: str) -> str:
+    return f"{paths.UI}/accounts/{quote(account_id, safe='')}"
+
+
+async def arrive(request: Request, emulator: EmulatorDep) -> Response:
+    """An invitation arrives now, from the member named or a generated one; it then tops the
+    page's received list, with the entity_urn and shared_secret the account's client sees."""
+    form = await _form(request)
+    account_id = request.path_params["account_id"]
+    profile_url = form.get("profile_url", "").strip()
+    body = _json({"profile_url": profile_url} if profile_url else {})
+    try:
+        await control.arrive(emulator, account_id, body)
+    except ControlError as error:
+        if isinstance(error, control.Missing):
+            raise
+        return await pages.show_account(
+            request, emulator, account_id, problem=error.message, status=error.status
+        )
+    return _done(_account_url(account_id), "arrived")
+
+
+async def respond(request: Request, emulator: EmulatorDep) -> Response:
+    form = await _form(request)
+    account_id = request.path_params["account_id"]
+    invitation_id = request.path_params["invitation_id"]
+    body = _json({"response": form.get("response", "")})
+    try:
+        await control.respond(emulator, account_id, invitation_id, body)
+    except ControlError as error:
+        if await emulator.store.account(account_id) is None:
+            raise
+        return await pages.show_account(
+            request, emulator, account_id, problem=error.message, status=error.status
+        )
+    return _done(_account_url(account_id), "answered")
 
 
 def clock_move(form: dict[str, str]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from linkup_emulator import control
+from linkup_emulator.actions.params import MAX_OFFSET
 from linkup_emulator.api import paths
 from linkup_emulator.api.deps import EmulatorDep
 from linkup_emulator.api.ui import guard
@@ -24,6 +25,7 @@ from linkup_emulator.control import Missing
 from linkup_emulator.emulator import Emulator
 from linkup_emulator.errors import FORCIBLE
 from linkup_emulator.generator.vocabulary import SUPPORTED_COUNTRIES
+from linkup_emulator.models import parse_whole
 
 JOURNAL_ROWS = 50  # the journal page's default
 TENANT_JOURNAL_ROWS = 20
@@ -164,6 +166,45 @@ async def show_tenant(
         "problem": problem,
     }
     return page(request, "tenant.html", context, status=status)
+
+
+# -- one account's network -----------------------------------------------------------------------
+
+NETWORK_PAGE = 25
+
+
+async def account_page(request: Request, emulator: EmulatorDep) -> Response:
+    if guard.needs_login(request):
+        return login_redirect(request)
+    return await show_account(request, emulator, request.path_params["account_id"])
+
+
+async def show_account(
+    request: Request,
+    emulator: Emulator,
+    account_id: str,
+    *,
+    problem: str | None = None,
+    status: int = 200,
+) -> Response:
+    view = await control.network_view(emulator, account_id)
+    given = request.query_params.get("offset", "0")
+    offset = parse_whole(given, 0, MAX_OFFSET)
+    if offset is None:
+        raise control.ControlError("offset must be a whole number")
+    lists = await control.network_lists(emulator, account_id, offset, NETWORK_PAGE)
+    account = await emulator.store.account(account_id)
+    owner = tenant_ref(request, account.api_key) if account is not None else None
+    context = {
+        "title": f"Account {account_id}",
+        "account_id": account_id,
+        "owner": owner,
+        "view": view,
+        "lists": lists,
+        "page_size": NETWORK_PAGE,
+        "problem": problem,
+    }
+    return page(request, "account.html", context, status=status)
 
 
 # -- the journal ---------------------------------------------------------------------------------

@@ -126,6 +126,8 @@ DONE = {
     "fault-removed": "Fault rule removed.",
     "status": "Account status changed.",
     "clock": "Clock moved.",
+    "answered": "The member answered the invitation.",
+    "arrived": "An invitation arrived: it is at the top of the received ones.",
     "signed-out": "Signed out.",
 }
 
