@@ -241,6 +241,8 @@ def test_a_post_without_its_csrf_token_is_refused_and_changes_nothing(
 def test_credits_and_rate_limit_forms(page: Page, api: httpx.Client, watch: Watch) -> None:
     tid = new_tenant(api, "ui_credits")
     page.goto(f"{UI}/tenants/{tid}")
+    page.keyboard.press("Tab")  # the keyboard's first stop skips the navigation
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
     page.get_by_label("Set the balance to").fill("4321")
     page.get_by_role("button", name="Set credits").click()
     expect(page.get_by_role("status")).to_have_text("Credits set.")

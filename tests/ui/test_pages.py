@@ -436,6 +436,10 @@ def test_the_tail_sends_rows_after_the_last_seen_once_oldest_first(
     assert re.findall(r"^id: (\d+)$", again.text, re.MULTILINE) == ["3"]
     only = ui.get(f"{UI}/journal/stream", params={"after": "0", "account_id": "acc_demo_de"})
     assert re.findall(r"^id: (\d+)$", only.text, re.MULTILINE) == ["3"]
+    monkeypatch.setattr(tail, "LIFETIME_S", 60.0)
+    head = ui.head(f"{UI}/journal/stream")  # answered at once: no stream to wait for
+    assert (head.status_code, head.content) == (200, b"")
+    assert head.headers["content-type"].startswith("text/event-stream")
 
 
 def test_the_tail_polls_until_its_lifetime_ends(ui: TestClient) -> None:

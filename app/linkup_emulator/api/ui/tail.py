@@ -78,6 +78,8 @@ async def tail(
 async def journal_stream(request: Request, emulator: EmulatorDep) -> Response:
     guard.require_session(request)
     query = await pages.journal_query(request, emulator, pages.journal_filters(request))
-    stream = tail(emulator, query, key_view(request), _after(request))
     headers = {**HEADERS, "X-Accel-Buffering": "no"}  # a proxy in front must not hold events
+    if request.method == "HEAD":  # the headers alone, now (not after a stream's lifetime)
+        return Response(media_type="text/event-stream", headers=headers)
+    stream = tail(emulator, query, key_view(request), _after(request))
     return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
