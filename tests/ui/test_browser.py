@@ -101,24 +101,37 @@ def signed_in(browser: Browser, api: httpx.Client) -> StorageState:
     return state
 
 
-@pytest.fixture
-def watch(api: httpx.Client) -> Watch:
+@pytest.fixture(scope="module")
+def shared_watch(api: httpx.Client) -> Watch:
     return Watch(str(api.base_url).rstrip("/"))
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def context(
-    browser: Browser, api: httpx.Client, signed_in: StorageState, watch: Watch
+    browser: Browser, api: httpx.Client, signed_in: StorageState, shared_watch: Watch
 ) -> Iterator[BrowserContext]:
+    """One signed-in context for the tests past signing in (a context costs ~0.5 s here)."""
     opened = browser.new_context(base_url=str(api.base_url), storage_state=signed_in, viewport=WIDE)
-    watch.attach(opened)
+    shared_watch.attach(opened)
     yield opened
     opened.close()
 
 
 @pytest.fixture
-def page(context: BrowserContext) -> Page:
-    return context.new_page()
+def watch(shared_watch: Watch) -> Watch:
+    """What this test's page does, from a clean slate."""
+    shared_watch.errors.clear()
+    shared_watch.foreign.clear()
+    shared_watch.requests.clear()
+    shared_watch.error_pages.clear()
+    return shared_watch
+
+
+@pytest.fixture
+def page(context: BrowserContext, watch: Watch) -> Iterator[Page]:
+    opened = context.new_page()
+    yield opened
+    opened.close()
 
 
 @pytest.fixture(scope="module")
