@@ -46,17 +46,16 @@ lint: install
 	$(BIN)/ruff format --check app tests bench
 	$(BIN)/mypy
 
-# The edit-test loop: every test that starts no process, in parallel (seconds). --dist
-# loadgroup keeps the tests of one xdist_group (the dashboard's browser) on one worker.
+# The edit-test loop: every test that starts no process, in parallel (seconds).
 check: install redis-server
-	$(BIN)/pytest -m "not slow" -n auto --dist loadgroup
+	$(BIN)/pytest -m "not slow" -n auto
 
 # Everything, as CI runs it: lint, then the whole suite in parallel with branch coverage of the
 # package (and of the processes the slow tests start); the floor is what the suite reaches
 # today (97%), less a little.
 COVERAGE_FLOOR := 95
 test: lint tools redis-server chromium
-	$(BIN)/pytest -n auto --dist loadgroup --cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR)
+	$(BIN)/pytest -n auto --cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR)
 
 # constraints.txt from pyproject.toml: pins already there stay unless they no longer fit.
 lock: install

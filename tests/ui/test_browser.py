@@ -1,5 +1,6 @@
-"""The dashboard in a real browser: one emulator process (with an admin token, the clock frozen)
-and one Chromium for the whole module, a fresh browser context per test.
+"""The dashboard in a real browser: one emulator process (with an admin token, the clock frozen),
+one Chromium and one signed-in context for the module (per xdist worker that runs some of its
+tests), a fresh page per test.
 
 Each page: no console error, no request for another host, no serious or critical axe-core
 violation, no sideways scrolling at 390 px. Each form: what the JSON control plane then reports.
@@ -29,7 +30,7 @@ from tests.support.browser import Watch, axe_source, axe_violations, launched
 from tests.support.servers import running
 from tests.support.tools import REPO
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ui-browser")]
+pytestmark = pytest.mark.slow
 
 SCRIPT = Path(sys.executable).parent / "linkup-emulator"
 TOKEN = "ui-admin-token"
