@@ -2,9 +2,10 @@
 one Chromium and one signed-in context for the module (per xdist worker that runs some of its
 tests), a fresh page per test.
 
-Each page: no console error, no request for another host, no serious or critical axe-core
-violation, no sideways scrolling at 390 px. Each form: what the JSON control plane then reports.
-The journal's live tail, the sign-in flow and a POST without its CSRF token.
+Each page: no console error, no request for another host, no axe-core violation (of any impact:
+the bar is none serious or critical), no sideways scrolling at 390 px. Each form: what the
+JSON control plane then reports. The journal's live tail, the sign-in flow and a POST without
+its CSRF token.
 
 With LINKUP_SCREENSHOTS=1 (`make screenshots`) the pages' screenshots are written to docs/ for
 the README; otherwise to a temporary folder, so a run leaves the checkout as it was.
@@ -385,7 +386,7 @@ def test_invitation_forms(page: Page, api: httpx.Client, watch: Watch) -> None:
     after = api.get(network).json()
     assert after["counts"]["pending_received"] == before["counts"]["pending_received"] + 1
     assert after["received"][0]["member"]["name"] == "Jane Doe"
-    expect(page.get_by_role("region", name="Received invitations", exact=True)).to_contain_text(
+    expect(page.get_by_role("region", name="Received invitations table")).to_contain_text(
         "Jane Doe"
     )
 
@@ -443,4 +444,4 @@ def test_reset_everything_form(page: Page, api: httpx.Client, watch: Watch) -> N
 def test_report_axe_results() -> None:
     """Prints what axe found per page (the report quotes it); the page tests assert on it."""
     for name, violations in sorted(AXE_RESULTS.items()):
-        print(f"axe {name}: {len(violations)} serious/critical violations")
+        print(f"axe {name}: {len(violations)} violations")
