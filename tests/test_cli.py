@@ -37,6 +37,15 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "clock": ("system", "system"),
     "cors_origins": ([], "none"),
     "redis_prefix": ("linkup:", "linkup:"),
+    "allowed_hosts": (
+        ["localhost", "*.localhost", "emulator", "testserver"],
+        "localhost,*.localhost,emulator,testserver",
+    ),
+    "max_connections": (2048, "2048"),
+    "head_timeout_s": (10.0, "10.0"),
+    "write_timeout_s": (30.0, "30.0"),
+    "shutdown_timeout_s": (5, "5"),
+    "people_cache_mb": (64, "64"),
 }
 
 # A tenant without its own rate limit, so it reports the server's EMULATOR_RATE_LIMIT.

@@ -298,7 +298,7 @@ def test_status_fault_and_reset_forms(page: Page, api: httpx.Client, watch: Watc
     assert (rule["error"], rule["times"], rule["match"]) == (
         "INSUFFICIENT_CREDITS",
         2,
-        {"api_key": "ui_faults", "account_id": None, "action": None},
+        {"api_key": "*****ults", "account_id": None, "action": None},  # masked, as everywhere
     )
     page.get_by_role("button", name=f"Remove rule {rule['id']}").click()
     expect(page.get_by_role("status")).to_have_text("Fault rule removed.")

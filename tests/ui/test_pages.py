@@ -246,7 +246,7 @@ def test_fault_rules(ui: TestClient) -> None:
     assert added.headers["location"] == f"{base}?done=fault-added"
     (rule,) = ui.get("/_emulator/faults").json()["items"]
     assert rule["match"] == {
-        "api_key": "demo_key",
+        "api_key": "****_key",  # masked, as everywhere
         "account_id": "acc_demo",
         "action": "recommendations",
     }
