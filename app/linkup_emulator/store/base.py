@@ -267,6 +267,9 @@ class Store(Protocol):
 
     async def tenant(self, api_key: str) -> Tenant | None: ...
 
+    async def api_keys(self) -> list[str]:
+        """Every tenant's api key, sorted (the dashboard's list of tenants)."""
+
     async def lookup(self, api_key: str, account_id: str | None) -> Lookup:
         """The key's tenant, the named account, whether faults exist, and the clock."""
 
