@@ -355,10 +355,6 @@ def _member(graph: Graph, vanity: str) -> dict[str, object]:
     }
 
 
-def _instant(seconds: float | None) -> str | None:
-    return None if seconds is None else format_instant(seconds)
-
-
 async def network_view(emulator: Emulator, account_id: str) -> dict[str, object]:
     """Counts and the pending invitations both ways, with their fates, at the owner's time."""
     account = await emulator.store.account(account_id)
@@ -382,7 +378,9 @@ async def network_view(emulator: Emulator, account_id: str) -> dict[str, object]
                 "message": relation.note,
                 "fate": {
                     "outcome": "accept" if accepts else "expire",
-                    "at": format_instant(fate.accept_at if accepts else fate.expire_at),  # type: ignore[arg-type]
+                    "at": format_instant(
+                        fate.expire_at if fate.accept_at is None else fate.accept_at
+                    ),
                 },
             }
         )

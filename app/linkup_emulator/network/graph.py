@@ -242,23 +242,32 @@ class Graph:
             record = self.base(origin)
         if record is None:
             return Relation(vanity, NONE, 0, -math.inf, seq, origin, version)
-        state, n = record.state, record.n
-        common = {"events": record.events, "note": record.note}
-        if state == "connected":
-            return Relation(vanity, CONNECTED, n, record.at, seq, origin, version, **common)  # type: ignore[arg-type]
-        if state == "received":
-            return Relation(vanity, RECEIVED, n, record.at, seq, origin, version, **common)  # type: ignore[arg-type]
-        if state == "sent":
+        kind, since, blocked, fate = NONE, -math.inf, -math.inf, None
+        if record.state == "connected":
+            kind, since = CONNECTED, record.at
+        elif record.state == "received":
+            kind, since = RECEIVED, record.at
+        elif record.state == "sent":
             fate = self.fate(vanity, record)
             if fate.accept_at is not None and now >= fate.accept_at:
-                return Relation(
-                    vanity, CONNECTED, n, fate.accept_at, seq, origin, version, fate=fate
-                )
-            if now >= fate.expire_at:
-                return Relation(vanity, NONE, n, -math.inf, seq, origin, version, fate=fate)
-            return Relation(vanity, SENT, n, record.at, seq, origin, version, fate=fate, **common)  # type: ignore[arg-type]
-        blocked = record.at + invitations.REINVITE_BLOCK_S if state == "withdrawn" else -math.inf
-        return Relation(vanity, NONE, n, -math.inf, seq, origin, version, blocked, **common)  # type: ignore[arg-type]
+                kind, since = CONNECTED, fate.accept_at  # accepted by its fate
+            elif now < fate.expire_at:
+                kind, since = SENT, record.at
+        elif record.state == "withdrawn":
+            blocked = record.at + invitations.REINVITE_BLOCK_S
+        return Relation(
+            vanity,
+            kind,
+            record.n,
+            since,
+            seq,
+            origin,
+            version,
+            blocked,
+            fate,
+            record.note,
+            record.events,
+        )
 
     # -- invitations ------------------------------------------------------------------------------
 
