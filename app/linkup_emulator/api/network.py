@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from fastapi import Request, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from linkup_emulator.api import paths
+from linkup_emulator.api import paths, webhooks
 from linkup_emulator.api.deps import emulator_of, read_body, trace
 from linkup_emulator.api.errors import JSON, api_error
 from linkup_emulator.errors import ApiError
@@ -57,6 +57,7 @@ ENDPOINTS: dict[str, Callable[[Request], Awaitable[Response]]] = {
     "get_credits": get_credits,
     "list_accounts": list_accounts,
     "get_account": get_account,
+    **webhooks.ENDPOINTS,
 }
 
 

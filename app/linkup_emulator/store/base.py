@@ -15,6 +15,7 @@ from typing import Protocol
 
 from linkup_emulator.clock import ClockState
 from linkup_emulator.models import AccountSpec, FaultSpec, TenantSpec
+from linkup_emulator.store.hooks import HookStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +185,7 @@ def matches(spec: FaultSpec, api_key: str, account_id: str | None, action: str) 
     )
 
 
-class Store(Protocol):
+class Store(HookStore, Protocol):
     """State of all tenants. Every method is atomic; implementations are safe to share across
     tasks and threads, and those with a shared medium (a file) across processes."""
 

@@ -32,6 +32,7 @@ from linkup_emulator.store.base import (
     matches,
     new_account,
 )
+from linkup_emulator.store.memory_hooks import MemoryHooks
 
 
 @dataclass(slots=True)
@@ -66,7 +67,7 @@ class _Graph:
     seq: int = 0
 
 
-class MemoryStore:
+class MemoryStore(MemoryHooks):
     """State of one process, for as long as it runs."""
 
     name = "memory"
@@ -84,6 +85,7 @@ class MemoryStore:
         self._graphs: dict[str, _Graph] = {}
         self._clock = self._initial_clock = SYSTEM_CLOCK
         self._clock_seeded = False
+        self._hooks_reset(None)
 
     # -- tenants -----------------------------------------------------------------------------
 
@@ -104,6 +106,7 @@ class MemoryStore:
         self._windows.pop(api_key, None)
         self._journal = deque(row for row in self._journal if row[1].api_key != api_key)
         self._faults = {n: r for n, r in self._faults.items() if r.spec.match.api_key != api_key}
+        self._hooks_reset(api_key)
 
     async def seed_fixtures(self, tenants: list[TenantSpec]) -> None:
         with self._lock:
@@ -348,6 +351,7 @@ class MemoryStore:
                 self._faults.clear()
                 self._fault_id = 0
                 self._graphs.clear()
+                self._hooks_reset(None)
                 self._clock = self._initial_clock
                 for spec in fixtures:
                     self._insert(spec, runtime=False)

@@ -38,6 +38,7 @@ from linkup_emulator.store.base import (
     fault_number,
     new_account,
 )
+from linkup_emulator.store.sqlite_hooks import SqliteHooks
 
 # A tenant's display_credits lives in its spec (no column, so state files need no migration);
 # it is read only while the tenant is unmetered, the one time it is shown.
@@ -123,7 +124,7 @@ FLUSH_ROWS = 256  # journal rows buffered before a write
 FLUSH_S = 0.1  # and the longest a row waits
 
 
-class SqliteStore:
+class SqliteStore(SqliteHooks):
     """One connection per process, guarded by a lock; cross-process safety comes from SQLite."""
 
     name = "file"
@@ -153,6 +154,7 @@ class SqliteStore:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     db.execute(statement)
+            self._hooks_schema(db)
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
