@@ -14,7 +14,6 @@ from linkup_emulator.emulator import (
     Trace,
     _no_unknown_query,
     _query_int,
-    _short,
 )
 from linkup_emulator.errors import InvalidParams
 
@@ -23,9 +22,11 @@ LOGS_QUERY = ("limit", "offset", "action", "account_id", "status", "date_from", 
 STATUSES = ("success", "error")
 
 
-def parse_when(query: Mapping[str, str], name: str, *, end: bool = False) -> float | None:
-    """An ISO 8601 date (`2026-04-26`: the whole day, so as an end its last instant) or
-    datetime (with a zone; none means UTC); None when absent."""
+def parse_when(query: Mapping[str, str], name: str, *, end: bool = False) -> float | str | None:
+    """A time filter: an ISO 8601 date (`2026-04-26`: the whole day, so as an end its last
+    instant) or datetime (with a zone; none means UTC) as an instant; anything else is kept
+    as text, compared with the times' own text (never refused: a filter that matches
+    nothing answers nothing). None when absent."""
     raw = query.get(name)
     if raw is None:
         return None
@@ -36,14 +37,19 @@ def parse_when(query: Mapping[str, str], name: str, *, end: bool = False) -> flo
             pass
         else:
             return day + 86_400 - 1e-6 if end else day
-    try:
-        return parse_instant(raw)
-    except ValueError as error:
-        if "no time zone" in str(error):
-            return parse_instant(raw + "Z")
-        raise InvalidParams(
-            f"{name} must be an ISO 8601 date (YYYY-MM-DD) or datetime, not '{_short(raw, 40)}'"
-        ) from None
+    for text in (raw, raw + "Z"):
+        try:
+            return parse_instant(text)
+        except ValueError:
+            continue
+    return raw
+
+
+def within(at: float, text: str, since: float | str | None, until: float | str | None) -> bool:
+    """Whether a time (as an instant, and as its text) is inside the filters."""
+    if since is not None and (at < since if isinstance(since, float) else text < since):
+        return False
+    return until is None or (at <= until if isinstance(until, float) else text <= until)
 
 
 def category(path: str) -> str:
@@ -77,10 +83,10 @@ async def list_logs(
             account_id is not None and entry.account_id != account_id
         ):
             continue
-        if since is not None or until is not None:
-            at = parse_instant(entry.time)
-            if (since is not None and at < since) or (until is not None and at > until):
-                continue
+        if (since is not None or until is not None) and not within(
+            parse_instant(entry.time), entry.time, since, until
+        ):
+            continue
         items.append(
             {
                 "log_id": str(log_id),

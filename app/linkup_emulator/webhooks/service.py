@@ -29,7 +29,7 @@ from linkup_emulator.errors import (
     InvalidParams,
     NotFound,
 )
-from linkup_emulator.logs import parse_when
+from linkup_emulator.logs import parse_when, within
 from linkup_emulator.store import Account
 from linkup_emulator.store.hooks import Webhook
 from linkup_emulator.webhooks import subscriptions as subs
@@ -38,6 +38,7 @@ from linkup_emulator.webhooks.events import RETENTION_S, Pipeline
 from linkup_emulator.webhooks.signing import SCHEME
 
 POLL_LIMIT_MAX = 200
+POLL_DEFAULT = 50
 STREAM_POLL_S = 0.25  # how often a stream looks for new events
 KEEPALIVE_S = 30.0  # the vendor's keepalive period (WHST)
 
@@ -264,24 +265,19 @@ class Webhooks:
     ) -> bytes:
         takes = ("since", "until", "limit", "count", "after")
         found = await self._gate(trace, headers, query, takes)
-        limit = _query_int(query, "limit", 50, 1, POLL_LIMIT_MAX)
-        count = _query_int(query, "count", limit, 1, POLL_LIMIT_MAX)
-        if "limit" in query and "count" in query and count != limit:
-            raise InvalidParams("limit and count are the same parameter: send one of them")
-        since = parse_when(query, "since")
-        until = parse_when(query, "until", end=True)
         hook = await self._hosted(found, trace, webhook_id)
+        # `count` is W6W's name for `limit`; given both, the smaller.
+        limit = _query_int(query, "limit", POLL_LIMIT_MAX, 1, POLL_LIMIT_MAX)
+        count = _query_int(query, "count", POLL_LIMIT_MAX, 1, POLL_LIMIT_MAX)
+        count = min(limit, count) if "limit" in query or "count" in query else POLL_DEFAULT
+        since, until = parse_when(query, "since"), parse_when(query, "until", end=True)
         kept = await self.store.hook_events(found.tenant.api_key, hook.webhook_id)
+        ids = [e.event_id for e in kept]
         after = query.get("after")
-        if after is not None:
-            ids = [e.event_id for e in kept]
-            if after not in ids:
-                raise InvalidParams(f"after: no kept event has the id '{_short(after, 60)}'")
+        if after in ids:  # an id no longer kept (or never): everything kept is after it
             kept = kept[ids.index(after) + 1 :]
         chosen = [
-            e
-            for e in kept
-            if (since is None or e.created_at >= since) and (until is None or e.created_at <= until)
+            e for e in kept if within(e.created_at, format_instant(e.created_at), since, until)
         ]
         items = [
             {
