@@ -36,8 +36,8 @@ def _claim(context: Context, params: dict[str, object]) -> Plan:
     member = params.get("member")
     if not isinstance(member, str):
         raise InvalidParams("params.member must be a string")
-    taken = {entry.member: entry for entry in context.graph}
-    if member in taken:
+    assert context.graph is not None
+    if member in context.graph.entries:
         raise InvalidParams(f"{member} is taken already")
     data = orjson.dumps({"claimed": member})
     return Plan(cost=2, data=data, changes=(Change(member, 0, b'{"claimed":true}'),))

@@ -53,12 +53,12 @@ CASES: list[tuple[str, Any, str | None, dict[str, str], int, str, str, str]] = [
     ),
     (
         "order-key-before-action",
-        body(action="invite"),
+        body(action="connect"),
         "nope",
         {},
         403,
         "INVALID_API_KEY",
-        "invite",
+        "connect",
         "",
     ),
     # 3: the body
@@ -201,14 +201,14 @@ CASES: list[tuple[str, Any, str | None, dict[str, str], int, str, str, str]] = [
     ),
     # 4: the action
     (
-        "action-invite",
-        body(action="invite"),
+        "action-connect",
+        body(action="connect"),
         "demo_key",
         {},
         400,
         "INVALID_ACTION",
-        "invite",
-        "recommendations",
+        "connect",
+        "recommendations, invite",
     ),
     (
         "action-uppercase",
@@ -223,13 +223,13 @@ CASES: list[tuple[str, Any, str | None, dict[str, str], int, str, str, str]] = [
     ("action-empty", body(action=""), "demo_key", {}, 400, "INVALID_ACTION", "", "supported"),
     (
         "order-action-before-account",
-        body(action="list_sent", account_id="nope"),
+        body(action="connect", account_id="nope"),
         "demo_key",
         {},
         400,
         "INVALID_ACTION",
-        "list_sent",
-        "list_sent",
+        "connect",
+        "connect",
     ),
     # 5: the account
     (

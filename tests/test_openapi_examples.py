@@ -45,6 +45,9 @@ class Call:
     status: int | None = None  # for calls before: what they must answer
 
 
+JANE = {"profile_url": "https://www.linkedin.com/in/jane-doe-42"}
+
+
 @dataclass(frozen=True)
 class Recipe:
     request: Call
@@ -132,7 +135,7 @@ RECIPES: dict[str, Recipe] = {
         Call(
             "POST",
             "/v2/network",
-            {"account_id": "acc_demo", "action": "invite", "params": {}},
+            {"account_id": "acc_demo", "action": "connect", "params": {}},
             DEMO,
         ),
         400,
@@ -234,6 +237,11 @@ RECIPES: dict[str, Recipe] = {
     component("ControlNotFound"): Recipe(Call("GET", "/_emulator/keys/nope"), 404),
     component("Conflict"): Recipe(Call("POST", "/_emulator/keys", {"api_key": "demo_key"}), 409),
     component("ControlMethodNotAllowed"): Recipe(Call("PUT", "/_emulator/faults"), 405),
+    component("ControlConflict"): Recipe(
+        Call("POST", "/_emulator/accounts/acc_demo/invitations", JANE),
+        409,
+        before=(Call("POST", "/_emulator/accounts/acc_demo/invitations", JANE, status=201),),
+    ),
 }
 
 

@@ -189,6 +189,9 @@ def test_documented_operations() -> None:
         ("GET", "/_emulator/keys/{api_key}"),
         ("PATCH", "/_emulator/keys/{api_key}"),
         ("PATCH", "/_emulator/accounts/{account_id}"),
+        ("GET", "/_emulator/accounts/{account_id}/network"),
+        ("POST", "/_emulator/accounts/{account_id}/invitations"),
+        ("POST", "/_emulator/accounts/{account_id}/invitations/{invitation_id}/respond"),
         ("GET", "/_emulator/requests"),
         ("GET", "/_emulator/clock"),
         ("POST", "/_emulator/clock"),
@@ -206,7 +209,7 @@ def test_documented_operations() -> None:
     assert sorted(p for m, p in got if m == "HEAD") == gets
     for path in gets:
         assert got[("HEAD", path)] == got[("GET", path)] + "Head"
-    assert len(got) == 31 + len(gets) == 46  # 11 of them webhooks and logs (SPEC 1.8)
+    assert len(got) == 34 + len(gets) == 50  # 11 of them webhooks and logs (SPEC 1.8)
 
 
 def test_security() -> None:

@@ -13,13 +13,13 @@ import pytest
 
 from linkup_emulator.inprocess import InProcessClient
 from linkup_emulator.main import create_app
+from linkup_emulator.network.graph import GraphEvent
 from linkup_emulator.pytest_plugin import Receiver
 from linkup_emulator.settings import Settings
-from linkup_emulator.webhooks.events import GraphEvent
 from linkup_emulator.webhooks.signing import sign, verify
 
 START = "2026-04-26T10:35:00Z"
-JANE = {
+JANE: dict[str, object] = {
     "name": "Jane Doe",
     "first_name": "Jane",
     "last_name": "Doe",
@@ -48,10 +48,11 @@ def app_client() -> Iterator[InProcessClient]:
 class Hooks:
     """One fresh tenant (key and account) on the module's emulator."""
 
-    def __init__(self, client: InProcessClient, credits: int | None = 1000) -> None:
+    def __init__(self, client: InProcessClient, credits: int | None = 1000, **network: Any) -> None:
         n = next(_numbers)
         self.client, self.key, self.account = client, f"wh_key_{n}", f"acc_wh_{n}"
-        spec = {"api_key": self.key, "credits": credits, "accounts": [{"account_id": self.account}]}
+        account = {"account_id": self.account, **network}
+        spec = {"api_key": self.key, "credits": credits, "accounts": [account]}
         assert client.post("/_emulator/keys", json=spec).status_code == 201
         self.headers = {"x-api-key": self.key}
 
@@ -76,7 +77,7 @@ class Hooks:
         async def go() -> int:
             account = await store.account(self.account)
             now = await service.emulator.now(self.key)
-            event = GraphEvent(kind, extra.get("at", now), key, [JANE])
+            event = GraphEvent(kind, extra.get("at", now), key, (JANE,))
             return len(await service.pipeline.emit(account, [event], now))
 
         added: int = self.client.run(go())
@@ -461,3 +462,67 @@ def test_a_reset_takes_the_tenants_webhooks(hooks: Hooks) -> None:
 
 def app_reset(hooks: Hooks) -> int:
     return hooks.client.post(f"/_emulator/reset?api_key={hooks.key}").status_code
+
+
+# -- events from the graph, end to end ------------------------------------------------------------
+
+QUIET = {"pending_sent": 0, "pending_received": 0}  # no generated invitation to answer by itself
+
+
+def test_an_invitation_accepted_by_its_fate_reaches_the_receiver_once(
+    app_client: InProcessClient, receiver: Receiver
+) -> None:
+    """invite, move the clock past the fate (every invitation accepted within 7 days here):
+    the receiver gets accepted_invitation for that member, once, however often it sweeps."""
+    hooks = Hooks(app_client, acceptance_rate=1.0, **QUIET)
+    made = hooks.create(url=receiver.url, events=["accepted_invitation"], enable_signature=True)
+    receiver.secret = made["secret"]
+    body = {
+        "account_id": hooks.account,
+        "action": "invite",
+        "params": {"identifier": "jane-doe-42"},
+    }
+    status, invited = hooks.call("POST", "/v2/network", json=body)
+    assert status == 200, invited
+    assert receiver.deliveries == []  # pending: nothing yet
+    hooks.advance(7 * 86400 + 1)
+    [event] = receiver.wait(1)
+    assert event["event"]["type"] == "accepted_invitation"
+    [person] = event["event"]["new_connections"]
+    assert person["profile_url"] == "https://www.linkedin.com/in/jane-doe-42/"
+    assert (person["first_name"], person["last_name"], person["name"]) == (
+        "Jane",
+        "Doe",
+        "Jane Doe",
+    )
+    assert receiver.deliveries[0].verified is True
+    hooks.advance(3600)  # more sweeps: the clock's, the periodic one
+    time.sleep(0.5)
+    assert len(receiver.deliveries) == 1
+
+
+def test_control_plane_arrivals_and_answers_are_events(app_client: InProcessClient) -> None:
+    hooks = Hooks(app_client, acceptance_rate=0.0, **QUIET)
+    made = hooks.create()
+    path = f"/v2/webhooks/{made['webhook_id']}/events"
+    base = f"/_emulator/accounts/{hooks.account}"
+    arrived = app_client.post(
+        f"{base}/invitations", json={"profile_url": "https://www.linkedin.com/in/ann-lee"}
+    )
+    assert arrived.status_code == 201
+    body = {"account_id": hooks.account, "action": "invite", "params": {"identifier": "bob-stone"}}
+    invited = hooks.call("POST", "/v2/network", json=body)[1]["data"]
+    invitation_id = invited["invitation_urn"].rsplit(":", 1)[1]
+    answered = app_client.post(
+        f"{base}/invitations/{invitation_id}/respond", json={"response": "accept"}
+    )
+    assert answered.status_code == 200
+    items = hooks.call("GET", path)[1]["data"]["items"]
+    kinds = [i["event"]["event"]["type"] for i in items]
+    assert kinds == ["invitation_received", "accepted_invitation"]
+    received = items[0]["event"]["event"]["new_invitations"][0]
+    assert received["profile_url"] == "https://www.linkedin.com/in/ann-lee/"
+    assert received["entity_urn"] == arrived.json()["entity_urn"]
+    assert items[1]["event"]["event"]["new_connections"][0]["last_name"] == "Stone"
+    hooks.advance(60)
+    assert len(hooks.call("GET", path)[1]["data"]["items"]) == 2  # once each

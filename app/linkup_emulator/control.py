@@ -1,26 +1,36 @@
-"""The control plane's behaviour (/_emulator): tenants, reset, the journal and fault rules."""
+"""The control plane's behaviour (/_emulator): tenants, reset, the journal, fault rules, the
+clock and accounts' networks."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TypeVar
 
+import orjson
 from pydantic import BaseModel, ValidationError
 
 from linkup_emulator import envelope
 from linkup_emulator.clock import LATEST, ClockState, format_instant, parse_instant
 from linkup_emulator.emulator import MAX_BODY, Emulator, account_item
-from linkup_emulator.errors import CodedError
+from linkup_emulator.errors import ApiError, CodedError
+from linkup_emulator.generator import people
+from linkup_emulator.generator.people import PROFILE_URL
 from linkup_emulator.models import (
     AccountPatch,
+    Arrival,
     ClockMove,
     FaultSpec,
+    InvitationAnswer,
     TenantPatch,
     TenantSpec,
     first_problem,
     parse_whole,
 )
-from linkup_emulator.store import FaultRule
+from linkup_emulator.network import CONNECTED, NONE, SENT, Graph, Record
+from linkup_emulator.network import graph as network
+from linkup_emulator.network.invitations import URN
+from linkup_emulator.network.members import vanity_of_url
+from linkup_emulator.store import Change, FaultRule
 
 JOURNAL_LIMIT_MAX = 10_000
 
@@ -98,7 +108,7 @@ async def report(emulator: Emulator, api_key: str) -> dict[str, object]:
 
 async def create_tenant(emulator: Emulator, raw: bytes | None) -> dict[str, object]:
     spec = parse(TenantSpec, raw)
-    if not await emulator.store.create_tenant(spec):
+    if not await emulator.store.create_tenant(spec, born=await emulator.now()):
         raise Conflict("this api_key or one of its account_id values exists already")
     return await report(emulator, spec.api_key)
 
@@ -273,3 +283,158 @@ async def move_clock(
     else:
         raise Conflict("the clock kept being moved by other calls; try again")
     return await clock_view(emulator, api_key)
+
+
+# -- an account's network (SPEC 2.2) ------------------------------------------------------------
+
+
+def _member(graph: Graph, vanity: str) -> dict[str, object]:
+    person = graph.person(vanity)
+    return {
+        "name": person.name,
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+        "headline": person.headline,
+        "profile_url": PROFILE_URL + vanity,
+        "profile_picture": person.picture,
+    }
+
+
+def _instant(seconds: float | None) -> str | None:
+    return None if seconds is None else format_instant(seconds)
+
+
+async def network_view(emulator: Emulator, account_id: str) -> dict[str, object]:
+    """Counts and the pending invitations both ways, with their fates, at the owner's time."""
+    account = await emulator.store.account(account_id)
+    if account is None:
+        raise Missing("no account has this account_id")
+    now = await emulator.now(account.api_key)
+    assert now is not None
+    graph = await emulator.graph(account, fresh=True)
+    lists = graph.lists(now)
+    limit = account.network.weekly_invitation_limit
+    sent = []
+    for relation in lists.sent:
+        fate = relation.fate
+        assert fate is not None
+        accepts = fate.accept_at is not None
+        sent.append(
+            {
+                "invitation_id": graph.invitation_id(relation.vanity, relation.n),
+                "member": _member(graph, relation.vanity),
+                "sent_at": format_instant(relation.since),
+                "message": relation.note,
+                "fate": {
+                    "outcome": "accept" if accepts else "expire",
+                    "at": format_instant(fate.accept_at if accepts else fate.expire_at),  # type: ignore[arg-type]
+                },
+            }
+        )
+    received = [
+        {
+            "invitation_id": graph.invitation_id(r.vanity, r.n),
+            "entity_urn": URN + graph.invitation_id(r.vanity, r.n),
+            "shared_secret": graph.shared_secret(r.vanity, r.n),
+            "member": _member(graph, r.vanity),
+            "sent_at": format_instant(r.since),
+        }
+        for r in lists.received
+    ]
+    return {
+        "account_id": account_id,
+        "now": format_instant(now),
+        "counts": {
+            "connections": graph.connection_total(now),
+            "pending_sent": len(sent),
+            "pending_received": len(received),
+            "pymk_visible": graph.pool.size - len(graph.pymk_skip()),
+            "invitations_this_week": len(graph.weekly(now)),
+        },
+        "settings": {**account.network.dump(), "born": format_instant(account.born)},
+        "weekly_invitation_limit": limit,
+        "sent": sent,
+        "received": received,
+    }
+
+
+async def arrive(emulator: Emulator, account_id: str, raw: bytes | None) -> dict[str, object]:
+    """A received invitation arrives now: from a named member, or a generated one (the n-th
+    arrival of the account)."""
+    spec = parse(Arrival, b"{}" if raw == b"" else raw)
+    named = None
+    if spec.profile_url is not None:
+        try:
+            named = vanity_of_url("profile_url", spec.profile_url)
+        except ApiError as error:
+            raise ControlError(error.message) from None
+
+    def decide(graph: Graph, now: float) -> tuple[tuple[Change, ...], dict[str, object]]:
+        changes = []
+        vanity = named
+        if vanity is None:
+            k = graph.arrivals()
+            if k >= people.MAX_ARRIVALS:
+                raise Conflict("this account has had every generated arrival there is")
+            vanity = graph.pool.member(people.ARRIVAL_BASE + k, connection=True).vanity
+            counter = orjson.dumps({"n": k + 1})
+            changes.append(Change(network.ARRIVALS, graph.version(network.ARRIVALS), counter))
+        relation = graph.relation(vanity, now)
+        if relation.kind != NONE:
+            where = "a connection" if relation.kind == CONNECTED else "in a pending invitation"
+            raise Conflict(f"{vanity} is already {where}")
+        n = relation.n + 1
+        event = ("invitation_received", now, n)
+        record = Record("received", now, n, now, None, (*relation.events, event))
+        changes.append(Change(vanity, relation.version, record.dump()))
+        invitation_id = graph.invitation_id(vanity, n)
+        return tuple(changes), {
+            "invitation_id": invitation_id,
+            "entity_urn": URN + invitation_id,
+            "shared_secret": graph.shared_secret(vanity, n),
+            "sender": _member(graph, vanity),
+            "sent_at": format_instant(now),
+        }
+
+    found = await emulator.change_graph(account_id, decide)
+    if found is None:
+        raise Missing("no account has this account_id")
+    return found
+
+
+async def respond(
+    emulator: Emulator, account_id: str, invitation_id: str, raw: bytes | None
+) -> dict[str, object]:
+    """The member answers a sent invitation now (fates only accept or expire)."""
+    answer = parse(InvitationAnswer, raw)
+
+    def decide(graph: Graph, now: float) -> tuple[tuple[Change, ...], dict[str, object]]:
+        vanity = graph.find(invitation_id)
+        relation = graph.relation(vanity, now) if vanity is not None else None
+        if (
+            vanity is None
+            or relation is None
+            or relation.kind != SENT
+            or graph.invitation_id(vanity, relation.n) != invitation_id
+        ):
+            raise Missing("invitation_id names no pending invitation this account has sent")
+        if answer.response == "accept":
+            event = ("accepted_invitation", now, relation.n)
+            record = Record(
+                "connected", now, relation.n, relation.since, None, (*relation.events, event)
+            )
+        else:
+            record = Record("declined", now, relation.n, relation.since, None, relation.events)
+        change = Change(vanity, relation.version, record.dump())
+        outcome = "accepted" if answer.response == "accept" else "declined"
+        return (change,), {
+            "invitation_id": invitation_id,
+            "outcome": outcome,
+            "at": format_instant(now),
+            "member": _member(graph, vanity),
+        }
+
+    found = await emulator.change_graph(account_id, decide)
+    if found is None:
+        raise Missing("no account has this account_id")
+    return found

@@ -9,8 +9,10 @@ the graph's refusals, credits.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 import orjson
 
@@ -36,7 +38,10 @@ from linkup_emulator.errors import (
 )
 from linkup_emulator.generator import PeopleGenerator
 from linkup_emulator.models import parse_whole
-from linkup_emulator.store import Account, Debit, JournalEntry, Lookup, Store, Tenant
+from linkup_emulator.network import Graph, GraphEvent
+from linkup_emulator.store import Account, Change, Debit, JournalEntry, Lookup, Store, Tenant
+
+T = TypeVar("T")
 
 MAX_BODY = 64 * 1024
 # What GET /v2/credits shows an unmetered key (fixture credits: null) that sets no
@@ -47,8 +52,12 @@ RATE_WINDOW_S = 60.0
 LIST_LIMIT_MAX = 500
 OFFSET_MAX = 1_000_000_000  # SQLite integers are 64-bit; the bound keeps huge offsets a 400
 # A plan re-made this often still finding its members changed means a storm of calls on
-# them; the call then fails rather than spin (an action's own refusals end it sooner).
-MAX_REPLANS = 8
+# them; the call then fails rather than spin (an action's own refusals end it sooner). Each
+# round lets at least one of the racing calls through, so N calls on one account's busiest
+# member (its weekly invitation count) all finish within N rounds.
+MAX_REPLANS = 32
+# Accounts whose graphs a process keeps read (each is its stored changes, decoded on use).
+GRAPH_CACHE = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +151,7 @@ class Emulator:
         self.store = store
         self.generator = generator
         self.clock = clock
+        self._graphs: OrderedDict[str, Graph] = OrderedDict()
 
     # -- steps 1, 1a and 2, shared by every v2 route ----------------------------------------
 
@@ -203,6 +213,53 @@ class Emulator:
             now=self.clock.now() if trace.now is None else trace.now,
         )
 
+    async def graph(self, account: Account, *, fresh: bool = False) -> Graph:
+        """The account's graph as the store has it: this process's copy, brought up to date
+        with the changes stored since it last read (none, most calls: the lookup said how far
+        the graph has come). `fresh`: ask the store even so (a plan met a conflict)."""
+        graphs = self._graphs
+        cached = graphs.get(account.account_id)
+        if cached is None or cached.epoch != account.epoch:
+            cached = Graph.of(self.policy.seed, account, self.generator)
+            graphs[account.account_id] = cached
+            fresh = True
+        else:
+            graphs.move_to_end(account.account_id)
+            cached.account = account
+        if fresh or account.graph_seq > cached.seq:
+            cached.update(await self.store.graph_since(account.account_id, cached.seq))
+        while len(graphs) > GRAPH_CACHE:
+            graphs.popitem(last=False)
+        return cached
+
+    async def change_graph(
+        self, account_id: str, decide: Callable[[Graph, float], tuple[tuple[Change, ...], T]]
+    ) -> T | None:
+        """A control-plane change of an account's graph at its owner's time: `decide` reads the
+        graph and returns the changes and an answer (or raises); applied atomically, decided
+        again when the graph changed meanwhile. None: no account has this id."""
+        for attempt in range(MAX_REPLANS):
+            account = await self.store.account(account_id)
+            if account is None:
+                return None
+            now = await self.now(account.api_key)
+            assert now is not None
+            graph = await self.graph(account, fresh=attempt > 0)
+            changes, answer = decide(graph, now)
+            debit = Debit(account.api_key, account_id, "control", 0, changes, account.epoch, False)
+            charge = await self.store.apply(debit)
+            if charge.ok:
+                return answer
+        raise InternalError(f"account '{_short(account_id)}' kept changing during the call")
+
+    async def graph_events(self, account_id: str, start: float, end: float) -> list[GraphEvent]:
+        """What the other side did in the account's graph in (start, end] of its emulated
+        time: fates that accepted, control-plane acceptances and arrivals (for webhooks)."""
+        account = await self.store.account(account_id)
+        if account is None:
+            return []
+        return (await self.graph(account, fresh=True)).events(start, end)
+
     async def now(self, api_key: str | None = None) -> float | None:
         """The emulated time as the store has it now: global, or a tenant's (None when no
         tenant has the key)."""
@@ -246,12 +303,13 @@ class Emulator:
             raise AccountInactive(MSG_ACCOUNT_INACTIVE.format(account_id=_short(account_id)))
         params = _params(action, body.field("params", {}))  # 7
 
-        for _ in range(MAX_REPLANS):
-            graph = tuple(await self.store.graph(account_id)) if action.reads_graph else ()
+        epoch = account.epoch if action.reads_graph else None
+        for attempt in range(MAX_REPLANS):
+            graph = await self.graph(account, fresh=attempt > 0) if action.reads_graph else None
             # 7b: the action's own refusals; a plan read from a graph another call has since
             # changed is made again from the new one.
             plan = action.plan(Context(account, self.generator, found.now, graph), params)
-            debit = Debit(account.api_key, account_id, name, plan.cost, plan.changes)
+            debit = Debit(account.api_key, account_id, name, plan.cost, plan.changes, epoch)
             charge = await self.store.apply(debit)  # 8, with the plan's changes, atomically
             if not charge.conflict:
                 break

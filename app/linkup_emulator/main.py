@@ -23,7 +23,14 @@ from linkup_emulator.api import control as control_routes
 from linkup_emulator.api import docs, network, paths
 from linkup_emulator.api.errors import api_error, control_error
 from linkup_emulator.api.middleware import EnvelopeCORSMiddleware, Observability
-from linkup_emulator.clock import SYSTEM_CLOCK, Clock, ClockState, EmulatedClock, parse_instant
+from linkup_emulator.clock import (
+    SYSTEM_CLOCK,
+    Clock,
+    ClockState,
+    EmulatedClock,
+    SystemClock,
+    parse_instant,
+)
 from linkup_emulator.control import ControlError, Missing, WrongMethod
 from linkup_emulator.emulator import Emulator, Policy
 from linkup_emulator.errors import (
@@ -128,8 +135,10 @@ def create_app(settings: Settings | None = None, *, wall: Clock | None = None) -
         SYSTEM_CLOCK if settings.clock == "system" else ClockState(parse_instant(settings.clock))
     )
     try:
-        run_sync(store.seed_fixtures(tenants))
+        # The clock first: fixture tenants new to the state are born at its time.
         run_sync(store.seed_clock(initial))
+        now = run_sync(store.clock()).now((wall or SystemClock()).now())
+        run_sync(store.seed_fixtures(tenants, born=now))
     except StoreConflict as conflict:
         run_sync(store.close())
         raise fixtures.FixtureError(f"{settings.fixtures}: {conflict}") from conflict
@@ -200,7 +209,7 @@ def _webhooks(emulator: Emulator, settings: Settings) -> Webhooks:
         settings.seed,
         emulator.now,
         emulator.clock.wall.now,
-        getattr(emulator, "graph_events", None),
+        emulator.graph_events,
     )
     dispatcher = Dispatcher(
         emulator.store,

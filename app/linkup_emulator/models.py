@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
@@ -23,8 +24,31 @@ from pydantic import (
 from linkup_emulator.clock import LATEST, parse_instant
 from linkup_emulator.errors import FORCIBLE
 from linkup_emulator.generator import SUPPORTED_COUNTRIES
+from linkup_emulator.generator.people import MAX_CONNECTIONS, MAX_PENDING
 
 Status = Literal["active", "inactive"]
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    """An account's network settings, as its fixture gives them (SPEC 3)."""
+
+    connections: int | None = None  # None: the generated count
+    pending_received: int = 12
+    pending_sent: int = 5
+    acceptance_rate: float = 0.3
+    weekly_invitation_limit: int | None = 100  # None: no limit
+    premium: bool = True
+
+    def dump(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    @classmethod
+    def load(cls, raw: dict[str, object]) -> Network:
+        return cls(**raw)  # type: ignore[arg-type]
+
+
+DEFAULT_NETWORK = Network()
 ACCOUNT_ID = (
     r"^[^/\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]+$"
 )
@@ -113,6 +137,31 @@ class AccountSpec(Strict):
     # Vendor accounts carry creation times; fixtures may pin them, else one is derived from the id.
     # Any RFC 3339 offset is taken (Python's isoformat() writes +00:00); it is kept as UTC, Z.
     created_at: str | None = None
+    # The account's network (SPEC 1.7); absent fields take these defaults.
+    connections: Annotated[Whole, Field(ge=0, le=MAX_CONNECTIONS)] | None = None  # None: generated
+    pending_received: Annotated[Whole, Field(ge=0, le=MAX_PENDING)] = 12
+    pending_sent: Annotated[Whole, Field(ge=0, le=MAX_PENDING)] = 5
+    acceptance_rate: Annotated[StrictFloat | StrictInt, Field(ge=0, le=1)] = 0.3
+    weekly_invitation_limit: Annotated[Whole, Field(ge=0, le=10**6)] | None = 100  # None: none
+    premium: StrictBool = True
+
+    @model_validator(mode="after")
+    def _cited(self) -> AccountSpec:
+        if self.connections == 0 and self.pool_size > 0:
+            raise ValueError(
+                "connections: 0 needs pool_size: 0 (every PYMK insight names a connection)"
+            )
+        return self
+
+    def network(self) -> Network:
+        return Network(
+            self.connections,
+            self.pending_received,
+            self.pending_sent,
+            float(self.acceptance_rate),
+            self.weekly_invitation_limit,
+            self.premium,
+        )
 
     @field_validator("created_at")
     @classmethod
@@ -158,6 +207,16 @@ class TenantPatch(Strict):
 
 class AccountPatch(Strict):
     status: Status
+
+
+class Arrival(Strict):
+    """A received invitation made to arrive (POST /_emulator/accounts/{id}/invitations)."""
+
+    profile_url: str | None = None  # absent: a generated member
+
+
+class InvitationAnswer(Strict):
+    response: Literal["accept", "decline"]
 
 
 def _finite(value: object) -> object:

@@ -296,7 +296,8 @@ def linkup(linkup_app: Any, request: pytest.FixtureRequest) -> Iterator[Tenant]:
         raise RuntimeError(f"could not create the test tenant {spec}: {error}") from error
     store = linkup_app.app.state.emulator.store
     # New, or left by an earlier run of this test: then put back as it was created.
-    made = linkup_app.run(store.create_tenant(tenant))
+    born = linkup_app.run(linkup_app.app.state.emulator.now())
+    made = linkup_app.run(store.create_tenant(tenant, born=born))
     if not made and not linkup_app.run(store.reset(tenant.api_key)):
         raise RuntimeError(f"could not create the test tenant {spec}: an account id is taken")
     yield from _started(_tenant(linkup_app, "http://emulator", spec), request)

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from linkup_emulator.envelope import Json
 from linkup_emulator.generator import PeopleGenerator
-from linkup_emulator.store import Account, Change, GraphEntry
+from linkup_emulator.network import Graph
+from linkup_emulator.store import Account, Change
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,7 +18,7 @@ class Context:
     account: Account
     generator: PeopleGenerator
     now: float  # the emulated clock's time of the call
-    graph: tuple[GraphEntry, ...] = ()  # the account's stored changes, when the action reads them
+    graph: Graph | None = None  # the account's graph, when the action reads it
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from linkup_emulator.actions.base import Action, Context, Plan
 from linkup_emulator.envelope import Json
 from linkup_emulator.errors import InvalidParams
-from linkup_emulator.generator import PeopleGenerator
-from linkup_emulator.store import Account
+from linkup_emulator.generator.pool import Pool
 
 DEFAULT_COUNT = 10  # the vendor's v1 default, and what its clients document for v2
 MAX_COUNT = 1000  # vendor docs are silent; 1000 is our cap
@@ -18,9 +17,12 @@ def plan(context: Context, params: dict[str, object]) -> Plan:
     count = params.get("count", DEFAULT_COUNT)
     if type(count) is not int or not 1 <= count <= MAX_COUNT:
         raise InvalidParams(f"params.count must be an integer from 1 to {MAX_COUNT}")
-    account = context.account
-    n = min(count, account.pool_size)
-    return Plan(cost(n), data(context.generator, account, n))
+    graph = context.graph
+    assert graph is not None
+    # Members who left PYMK (invited, withdrawn, declined, expired) never come back to it.
+    skip = graph.pymk_skip()
+    n = min(count, graph.pool.size - len(skip))
+    return Plan(cost(n), data(graph.pool, n, skip))
 
 
 def cost(n: int) -> int:
@@ -28,16 +30,15 @@ def cost(n: int) -> int:
     return -(-n // PAGE_SIZE)
 
 
-def data(generator: PeopleGenerator, account: Account, n: int) -> Json:
+def data(pool: Pool, n: int, skip: frozenset[int] = frozenset()) -> Json:
     """The `data` object in parts: envelope.success joins them once, whatever the count."""
-    pool = generator.pool(account.account_id, account.country, account.pool_size)
     pages = max(1, cost(n))
     return [
         b'{"recommendations":',
-        *pool.json_array_parts(n),
+        *pool.json_array_skipping(n, skip),
         b',"total_results":%d,"pagination":{"results_per_page":%d,"pages_fetched":%d}}'
         % (n, PAGE_SIZE, pages),
     ]
 
 
-ACTION = Action("recommendations", params=("count",), plan=plan)
+ACTION = Action("recommendations", params=("count",), plan=plan, reads_graph=True)

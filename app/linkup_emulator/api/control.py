@@ -84,6 +84,25 @@ async def move_clock(request: Request, emulator: EmulatorDep, _: AdminDep) -> Re
     return JSONBytes(moved)
 
 
+async def read_network(request: Request, emulator: EmulatorDep, _: AdminDep) -> Response:
+    return JSONBytes(await control.network_view(emulator, request.path_params["account_id"]))
+
+
+async def arrive(request: Request, emulator: EmulatorDep, _: AdminDep) -> Response:
+    account_id = request.path_params["account_id"]
+    answer = await control.arrive(emulator, account_id, await read_body(request))
+    await request.app.state.webhooks.pipeline.account_changed(account_id)  # invitation_received
+    return JSONBytes(answer, status_code=201)
+
+
+async def respond(request: Request, emulator: EmulatorDep, _: AdminDep) -> Response:
+    account_id, invitation_id = (request.path_params[k] for k in ("account_id", "invitation_id"))
+    body = await read_body(request)
+    answer = await control.respond(emulator, account_id, invitation_id, body)
+    await request.app.state.webhooks.pipeline.account_changed(account_id)  # accepted_invitation
+    return JSONBytes(answer)
+
+
 ENDPOINTS: dict[str, Callable[..., Any]] = {
     "health": health,
     "reset": reset,
@@ -94,6 +113,9 @@ ENDPOINTS: dict[str, Callable[..., Any]] = {
     "requests": requests,
     "read_clock": read_clock,
     "move_clock": move_clock,
+    "read_network": read_network,
+    "arrive": arrive,
+    "respond": respond,
     "add_fault": add_fault,
     "list_faults": list_faults,
     "delete_faults": delete_faults,

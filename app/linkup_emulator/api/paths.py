@@ -89,6 +89,11 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/_emulator/keys/{api_key}", "read_key"),
     Route("PATCH", "/_emulator/keys/{api_key}", "patch_key"),
     Route("PATCH", "/_emulator/accounts/{account_id}", "patch_account"),
+    Route("GET", "/_emulator/accounts/{account_id}/network", "read_network"),
+    Route("POST", "/_emulator/accounts/{account_id}/invitations", "arrive"),
+    Route(
+        "POST", "/_emulator/accounts/{account_id}/invitations/{invitation_id}/respond", "respond"
+    ),
     Route("GET", "/_emulator/requests", "requests"),
     Route("GET", "/_emulator/clock", "read_clock"),
     Route("POST", "/_emulator/clock", "move_clock"),

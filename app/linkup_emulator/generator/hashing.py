@@ -131,3 +131,15 @@ def permute(x: int, bits: int, keys: tuple[int, ...]) -> int:
     x = ((x ^ (x >> shift)) + keys[1]) & mask
     x = (((x ^ keys[2]) & mask) * 0x846CA68B) & mask
     return ((x ^ (x >> shift)) + keys[3]) & mask
+
+
+def unpermute(y: int, bits: int, keys: tuple[int, ...]) -> int:
+    """The inverse of permute(): unpermute(permute(x, bits, keys), bits, keys) == x."""
+    mask = (1 << bits) - 1
+    shift = (bits + 1) // 2
+    c = (y - keys[3]) & mask
+    c ^= c >> shift  # a xor-shift by at least half the width undoes itself
+    b = ((c * pow(0x846CA68B, -1, 1 << bits)) & mask) ^ (keys[2] & mask)
+    a = (b - keys[1]) & mask
+    a ^= a >> shift
+    return ((a * pow(0x7FEB352D, -1, 1 << bits)) & mask) ^ (keys[0] & mask)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -14,6 +15,7 @@ from linkup_emulator.generator.hashing import (
     frame_int,
     permutation_keys,
     permute,
+    unpermute,
 )
 from linkup_emulator.generator.vocabulary import Vocabulary
 
@@ -30,6 +32,14 @@ _MEMBER_BITS = 26
 # the two sets can never share a member id, nor (see identity()) a vanity suffix.
 MAX_POOL_SIZE = 1 << (_MEMBER_BITS - 1)
 MAX_CONNECTIONS = 1500
+# The connection-like (odd) slots past the connections hold the account's other people: the
+# senders of its pending received invitations, the recipients of its pending sent ones, and
+# the members whose invitations arrive through the control plane (n-th arrival).
+MAX_PENDING = 500
+RECEIVED_BASE = MAX_CONNECTIONS
+SENT_BASE = RECEIVED_BASE + MAX_PENDING
+ARRIVAL_BASE = SENT_BASE + MAX_PENDING
+MAX_ARRIVALS = (1 << (_MEMBER_BITS - 1)) - ARRIVAL_BASE
 CLOSE_CIRCLE = 100
 _VANITY_MULTIPLIER = 0x2C1B3C6D
 
@@ -53,6 +63,12 @@ _PHOTO = frame("photo")
 _PHOTO_TOKEN = frame("photo-token")
 _URN = frame("urn")
 
+_STRANGER = frame("stranger")
+_STRANGER_EXPIRY = _EXPIRY_BASE + 86_400 * 180
+_VANITY_INVERSE = pow(_VANITY_MULTIPLIER, -1, 1 << 32)
+_SUFFIX = re.compile(r"-([0-9a-f]{8})")
+_DIGIT = re.compile(r"[0-9]")
+
 _CREDENTIALS = (", MBA", ", PhD", ", CFA", ", PMP", ", CPA", ", MD")
 
 
@@ -70,13 +86,28 @@ class Neighbourhood:
 
     __slots__ = ("connection_count", "member_keys", "node", "photo_expiry", "vanity_key")
 
-    def __init__(self, seed: Node, account_id: str) -> None:
-        """seed is Node.root(emulator_seed), hashed once per generator rather than per pool."""
+    def __init__(self, seed: Node, account_id: str, connections: int | None = None) -> None:
+        """seed is Node.root(emulator_seed), hashed once per generator rather than per pool;
+        `connections` fixes the connection count (else generated, 50-1500)."""
         self.node = seed.child(frame(account_id))
         self.member_keys, (self.vanity_key, *_) = permutation_keys(self.node.digest(_KEYS))
         w = self.node.words(_GRAPH)
-        self.connection_count = 50 + w[0] % (MAX_CONNECTIONS - 50 + 1)
+        generated = 50 + w[0] % (MAX_CONNECTIONS - 50 + 1)
+        self.connection_count = generated if connections is None else connections
         self.photo_expiry = _EXPIRY_BASE + 86_400 * (w[1] % 365)
+
+    def locate(self, vanity: str) -> tuple[bool, int] | None:
+        """(connection slot?, index) of the member whose vanity suffix this is, if any: the
+        inverse of identity()'s suffix. The caller checks the whole vanity."""
+        found = _SUFFIX.search(vanity)
+        if found is None or found.end() != len(vanity):
+            return None
+        suffix = int(found.group(1), 16)
+        member = ((suffix - self.vanity_key) * _VANITY_INVERSE) & 0xFFFFFFFF
+        if member >> _MEMBER_BITS:
+            return None
+        slot = unpermute(member, _MEMBER_BITS, self.member_keys)
+        return bool(slot & 1), slot >> 1
 
     def member_node(self, index: int, *, connection: bool) -> Node:
         return self.node.child((_CONNECTION if connection else _PYMK) + frame_int(index))
@@ -94,19 +125,7 @@ class Neighbourhood:
         return f"{PROFILE_URL}{name.slug}-{suffix:08x}", profile_id
 
     def picture(self, node: Node) -> str | None:
-        digest = node.digest(_PHOTO)
-        # Words 0-4 (bytes 0-19) decide; bytes 20-28 are the asset id: no bit is used twice.
-        w = eight_words(digest)
-        if w[0] % _PHOTOLESS_ONE_IN == 0:
-            return None
-        asset = _PHOTO_ASSETS[w[1] % len(_PHOTO_ASSETS)] + _PHOTO_FIRST[w[2] % len(_PHOTO_FIRST)]
-        asset += b64(digest[20:29])[:11]
-        uploaded = _PHOTO_SINCE_MS + (w[3] << 32 | w[4]) % (_PHOTO_UNTIL_MS - _PHOTO_SINCE_MS)
-        token = b64(node.digest(_PHOTO_TOKEN))
-        return (
-            f"https://media.licdn.com/dms/image/v2/{asset}/{_PHOTO_SIZE}/{_PHOTO_SIZE}/0/"
-            f"{uploaded}?e={self.photo_expiry}&v=beta&t={token}"
-        )
+        return picture(node, self.photo_expiry)
 
     def mutuals(self, node: Node, position: int) -> tuple[int, int]:
         """(mutual connection count M, index of the connection the insight cites).
@@ -130,6 +149,23 @@ class Neighbourhood:
             count = 3 + (w[1] % (span + 1)) * (w[2] % (span + 1)) // span
         circle = min(total, CLOSE_CIRCLE)
         return count, (w[3] % circle) * (w[4] % circle) * (w[5] % circle) // (circle * circle)
+
+
+def picture(node: Node, expiry: int) -> str | None:
+    """A member's photo URL, or None for about one in eight (no photo)."""
+    digest = node.digest(_PHOTO)
+    # Words 0-4 (bytes 0-19) decide; bytes 20-28 are the asset id: no bit is used twice.
+    w = eight_words(digest)
+    if w[0] % _PHOTOLESS_ONE_IN == 0:
+        return None
+    asset = _PHOTO_ASSETS[w[1] % len(_PHOTO_ASSETS)] + _PHOTO_FIRST[w[2] % len(_PHOTO_FIRST)]
+    asset += b64(digest[20:29])[:11]
+    uploaded = _PHOTO_SINCE_MS + (w[3] << 32 | w[4]) % (_PHOTO_UNTIL_MS - _PHOTO_SINCE_MS)
+    token = b64(node.digest(_PHOTO_TOKEN))
+    return (
+        f"https://media.licdn.com/dms/image/v2/{asset}/{_PHOTO_SIZE}/{_PHOTO_SIZE}/0/"
+        f"{uploaded}?e={expiry}&v=beta&t={token}"
+    )
 
 
 # Names, headlines and the graph each read one digest as eight 32-bit words (Node.words);
@@ -334,3 +370,60 @@ def connection(vocab: Vocabulary, hood: Neighbourhood, index: int) -> dict[str, 
         "entity_urn": PROFILE_URN_HEAD + profile_id,
         "profile_picture": hood.picture(node),
     }
+
+
+class Member(NamedTuple):
+    """Anyone an action can name, as the network actions show them."""
+
+    name: str
+    first_name: str
+    last_name: str
+    headline: str
+    vanity: str  # the profile URL's last part
+    profile_id: str  # the ACoAA... id of urn:li:fsd_profile:
+    picture: str | None
+
+
+def member(vocab: Vocabulary, hood: Neighbourhood, index: int, *, connection: bool) -> Member:
+    """The account's member at a slot: a PYMK person (connection False) or a connection-like
+    one (a connection, an invitation's other side). PYMK people read as in recommendation()."""
+    node = hood.member_node(index, connection=connection)
+    name = make_name(vocab, node.words(_NAME))
+    profile_url, profile_id = hood.identity(node, name, index, connection=connection)
+    return Member(
+        name.full,
+        name.first,
+        name.last,
+        make_headline(vocab, name, node.words(_HEADLINE)),
+        profile_url.removeprefix(PROFILE_URL),
+        profile_id,
+        hood.picture(node),
+    )
+
+
+def stranger(vocab: Vocabulary, root: Node, vanity: str) -> Member:
+    """A member outside every account's generated graph, from (seed, vanity) alone: the name
+    read from a `first-last[-suffix]` vanity (a trailing part holding a digit dropped, each
+    part capitalised) when two alphabetic parts remain, else a generated one."""
+    node = root.child(_STRANGER + frame(vanity))
+    parts = vanity.split("-")
+    if parts and _DIGIT.search(parts[-1]):
+        parts.pop()
+    words = [part for part in parts if part.isalpha()]
+    generated = make_name(vocab, node.words(_NAME))
+    if len(words) >= 2 and len(words) == len(parts):
+        first, last = words[0].capitalize(), " ".join(w.capitalize() for w in words[1:])
+        name = Name(f"{first} {last}", first, last, vanity, generated.female, "en")
+    else:
+        name = generated
+    member_id = int.from_bytes(node.digest(_URN)[:4], "big") >> (32 - _MEMBER_BITS)
+    profile_id = b64(_URN_HEAD + member_id.to_bytes(4, "big") + node.digest(_URN)[4:26])
+    return Member(
+        name.full,
+        name.first,
+        name.last,
+        make_headline(vocab, name, node.words(_HEADLINE)),
+        vanity,
+        profile_id,
+        picture(node, _STRANGER_EXPIRY),
+    )

@@ -25,18 +25,22 @@ class Pool:
         "_fragments",
         "_hood",
         "_lock",
+        "_members",
         "_vocab",
         "size",
     )
 
-    def __init__(self, seed: Node, account_id: str, country: str, size: int) -> None:
+    def __init__(
+        self, seed: Node, account_id: str, country: str, size: int, connections: int | None = None
+    ) -> None:
         if country not in SUPPORTED_COUNTRIES:
             raise ValueError(f"unsupported country {country!r}")
         if not 0 <= size <= people.MAX_POOL_SIZE:
             raise ValueError(f"pool_size must be between 0 and {people.MAX_POOL_SIZE}")
         self.size = size
         self._vocab = vocabulary(country)
-        self._hood = people.Neighbourhood(seed, account_id)
+        self._hood = people.Neighbourhood(seed, account_id, connections)
+        self._members: dict[tuple[bool, int], people.Member] = {}
         self._fragments: list[bytes] = []
         self._first_names: dict[int, str] = {}
         self._connections: tuple[dict[str, str | None], ...] | None = None
@@ -68,6 +72,46 @@ class Pool:
     def json_array(self, n: int) -> bytes:
         """Compact JSON array of the first min(n, size) records."""
         return b"".join(self.json_array_parts(n))
+
+    def json_array_skipping(self, n: int, skip: frozenset[int]) -> list[bytes]:
+        """json_array_parts of the first n records whose positions are not in `skip` (the
+        people who left PYMK); fewer when the pool runs out."""
+        if not skip:
+            return self.json_array_parts(n)
+        wanted = self._ensure(min(self.size, n + len(skip)))
+        kept = [self._fragments[p] for p in range(wanted) if p not in skip][:n]
+        if not kept:
+            return [b"[]"]
+        parts = [b","] * (2 * len(kept) + 1)
+        parts[0], parts[-1] = b"[", b"]"
+        parts[1::2] = kept
+        return parts
+
+    def member(self, index: int, *, connection: bool) -> people.Member:
+        """The member at a slot (see people.member), cached."""
+        key = (connection, index)
+        found = self._members.get(key)
+        if found is None:
+            found = people.member(self._vocab, self._hood, index, connection=connection)
+            with self._lock:
+                if len(self._members) > 4096:
+                    self._members.clear()
+                self._members[key] = found
+        return found
+
+    def locate(self, vanity: str) -> tuple[bool, int] | None:
+        """(connection slot?, index) of the account's generated member with this vanity."""
+        found = self._hood.locate(vanity)
+        if found is None:
+            return None
+        connection, index = found
+        if not connection and index >= self.size:
+            return None
+        if connection and index >= people.ARRIVAL_BASE + people.MAX_ARRIVALS:
+            return None
+        if self.member(index, connection=connection).vanity != vanity:
+            return None
+        return found
 
     def json_array_parts(self, n: int) -> list[bytes]:
         """The same array as a list of parts (brackets, records, commas) that one join turns
@@ -121,11 +165,18 @@ class PeopleGenerator:
         self.seed = seed
         self.cache_size = cache_size
         self._root = Node.root(seed)
-        self._pools: OrderedDict[tuple[str, str, int], Pool] = OrderedDict()
+        self._pools: OrderedDict[tuple[str, str, int, int | None], Pool] = OrderedDict()
         self._lock = threading.Lock()
 
-    def pool(self, account_id: str, country: str, pool_size: int) -> Pool:
-        key = (account_id, country, pool_size)
+    def stranger(self, vanity: str) -> people.Member:
+        """A member outside every account's generated graph (people.stranger), in the US
+        locale: a function of (seed, vanity) alone, whichever account names them."""
+        return people.stranger(vocabulary("US"), self._root, vanity)
+
+    def pool(
+        self, account_id: str, country: str, pool_size: int, connections: int | None = None
+    ) -> Pool:
+        key = (account_id, country, pool_size, connections)
         with self._lock:
             found = self._pools.get(key)
             if found is not None:
@@ -133,7 +184,7 @@ class PeopleGenerator:
                 return found
         # Built outside the lock: the first pool of a country builds its vocabulary (from the
         # snapshot). Two threads racing on one key build equal pools; the first stored wins.
-        built = Pool(self._root, account_id, country, pool_size)
+        built = Pool(self._root, account_id, country, pool_size, connections)
         with self._lock:
             found = self._pools.setdefault(key, built)
             self._pools.move_to_end(key)

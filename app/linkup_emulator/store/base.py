@@ -9,12 +9,15 @@ backend's medium allows.
 from __future__ import annotations
 
 import hashlib
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Protocol
 
+import orjson
+
 from linkup_emulator.clock import ClockState
-from linkup_emulator.models import AccountSpec, FaultSpec, TenantSpec
+from linkup_emulator.models import DEFAULT_NETWORK, AccountSpec, FaultSpec, Network, TenantSpec
 from linkup_emulator.store.hooks import HookStore
 
 
@@ -38,15 +41,56 @@ class Account:
     pool_size: int
     created_at: str
     updated_at: str
+    network: Network = DEFAULT_NETWORK
+    # The tenant's emulated time when it was first loaded or created: what the generated
+    # network's invitation ages count back from. Kept across resets and restarts.
+    born: float = 0.0
+    # Changes whenever the account is stored afresh (created, reset): a graph read under
+    # another epoch is stale, and a Debit naming one is refused.
+    epoch: str = ""
+    graph_seq: int = 0  # how far its graph has come (its last change's seq), where read
 
 
-def new_account(api_key: str, spec: AccountSpec) -> Account:
+def new_account(api_key: str, spec: AccountSpec, born: float, epoch: str) -> Account:
     """An account as it is first stored from its spec, whichever backend stores it."""
     created = spec.created_at or default_created_at(spec.account_id)
     name = spec.account_name or spec.account_id
     return Account(
-        spec.account_id, api_key, name, spec.status, spec.country, spec.pool_size, created, created
+        spec.account_id,
+        api_key,
+        name,
+        spec.status,
+        spec.country,
+        spec.pool_size,
+        created,
+        created,
+        spec.network(),
+        born,
+        epoch,
     )
+
+
+def network_json(account: Account) -> str:
+    """The account's network settings, birth and epoch as one JSON text (a backend's column)."""
+    return orjson.dumps(
+        {"settings": account.network.dump(), "born": account.born, "epoch": account.epoch}
+    ).decode()
+
+
+def load_network(raw: str | bytes | None) -> tuple[Network, float, str]:
+    if not raw:
+        return DEFAULT_NETWORK, 0.0, ""
+    found = orjson.loads(raw)
+    return Network.load(found["settings"]), float(found["born"]), str(found["epoch"])
+
+
+def born_at(clock: ClockState, born: float | None) -> float:
+    """A new tenant's birth: as given, else the global emulated time now."""
+    return clock.now(time.time()) if born is None else born
+
+
+def new_epoch() -> str:
+    return secrets.token_hex(8)
 
 
 def default_created_at(account_id: str) -> str:
@@ -110,6 +154,8 @@ class Debit:
     action: str
     cost: int
     changes: tuple[Change, ...] = ()
+    epoch: str | None = None  # the account's epoch the plan read; another one refuses (gone)
+    usage: bool = True  # False: a control-plane change, not a call (no use recorded)
 
     def __post_init__(self) -> None:
         members = [change.member for change in self.changes]
@@ -191,12 +237,13 @@ class Store(HookStore, Protocol):
 
     name: str  # what /_emulator/health reports: "memory", "file"
 
-    async def seed_fixtures(self, tenants: list[TenantSpec]) -> None:
-        """Add fixture tenants and accounts that are missing; existing ones keep their state;
+    async def seed_fixtures(self, tenants: list[TenantSpec], born: float | None = None) -> None:
+        """Add fixture tenants and accounts that are missing; existing ones keep their state
+        (new tenants are born at `born`, default: the store's global emulated time now);
         fixture tenants no longer in the fixtures last until the next full reset. Raises
         StoreConflict when a fixture account id belongs to another key."""
 
-    async def create_tenant(self, spec: TenantSpec) -> bool:
+    async def create_tenant(self, spec: TenantSpec, born: float | None = None) -> bool:
         """False if the key or one of its account ids exists already (nothing is created)."""
 
     async def tenant(self, api_key: str) -> Tenant | None: ...
@@ -235,6 +282,9 @@ class Store(HookStore, Protocol):
 
     async def graph(self, account_id: str) -> list[GraphEntry]:
         """Every stored member change of the account, oldest change first (by `seq`)."""
+
+    async def graph_since(self, account_id: str, after: int) -> list[GraphEntry]:
+        """The account's entries whose `seq` is above `after`, oldest change first."""
 
     async def hit_rate(self, api_key: str, limit: int, window_s: float, now: float) -> RateHit:
         """Count one request in the key's fixed window; `allowed` is False past `limit`."""

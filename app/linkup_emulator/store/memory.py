@@ -7,13 +7,15 @@ several workers needs a file (or networked) store, and Settings refuses the comb
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import threading
 from collections import deque
 from dataclasses import dataclass, field, replace
 
 from linkup_emulator.clock import SYSTEM_CLOCK, ClockState
-from linkup_emulator.models import FaultSpec, TenantSpec
+from linkup_emulator.models import AccountSpec, FaultSpec, TenantSpec
 from linkup_emulator.store.base import (
     Account,
     Charge,
@@ -27,6 +29,7 @@ from linkup_emulator.store.base import (
     StoreConflict,
     Tenant,
     Usage,
+    born_at,
     fault_id,
     fault_number,
     matches,
@@ -41,6 +44,7 @@ class _Tenant:
     runtime: bool  # created through the control plane (gone at a full reset), not a fixture
     balance: int | None
     rate_limit: int | None
+    born: float
     consumed: int = 0
     clock_offset: float = 0.0
     accounts: list[str] = field(default_factory=list)  # account ids, in listed order
@@ -64,6 +68,7 @@ class _Rule:
 @dataclass(slots=True)
 class _Graph:
     members: dict[str, GraphEntry] = field(default_factory=dict)
+    log: list[GraphEntry] = field(default_factory=list)  # every change, in seq order
     seq: int = 0
 
 
@@ -86,15 +91,20 @@ class MemoryStore(MemoryHooks):
         self._clock = self._initial_clock = SYSTEM_CLOCK
         self._clock_seeded = False
         self._hooks_reset(None)
+        self._epochs = itertools.count(1)
 
     # -- tenants -----------------------------------------------------------------------------
 
-    def _insert(self, spec: TenantSpec, runtime: bool) -> None:
-        tenant = _Tenant(spec, runtime, spec.credits, spec.rate_limit)
+    def _insert(self, spec: TenantSpec, runtime: bool, born: float) -> None:
+        tenant = _Tenant(spec, runtime, spec.credits, spec.rate_limit, born)
         self._tenants[spec.api_key] = tenant
         for account in spec.accounts:
-            self._accounts[account.account_id] = new_account(spec.api_key, account)
-            tenant.accounts.append(account.account_id)
+            self._add_account(tenant, account)
+
+    def _add_account(self, tenant: _Tenant, spec: AccountSpec) -> None:
+        epoch = str(next(self._epochs))
+        self._accounts[spec.account_id] = new_account(tenant.spec.api_key, spec, tenant.born, epoch)
+        tenant.accounts.append(spec.account_id)
 
     def _drop(self, api_key: str) -> None:
         """The tenant and everything that is its own."""
@@ -108,8 +118,9 @@ class MemoryStore(MemoryHooks):
         self._faults = {n: r for n, r in self._faults.items() if r.spec.match.api_key != api_key}
         self._hooks_reset(api_key)
 
-    async def seed_fixtures(self, tenants: list[TenantSpec]) -> None:
+    async def seed_fixtures(self, tenants: list[TenantSpec], born: float | None = None) -> None:
         with self._lock:
+            now = born_at(self._clock, born)
             for spec in tenants:
                 for account in spec.accounts:
                     owner = self._accounts.get(account.account_id)
@@ -123,22 +134,21 @@ class MemoryStore(MemoryHooks):
             for spec in tenants:
                 found = self._tenants.get(spec.api_key)
                 if found is None:
-                    self._insert(spec, runtime=False)
+                    self._insert(spec, runtime=False, born=now)
                     continue
                 found.spec, found.runtime = spec, False
                 for account in spec.accounts:
                     if account.account_id not in self._accounts:
-                        self._accounts[account.account_id] = new_account(spec.api_key, account)
-                        found.accounts.append(account.account_id)
+                        self._add_account(found, account)
 
-    async def create_tenant(self, spec: TenantSpec) -> bool:
+    async def create_tenant(self, spec: TenantSpec, born: float | None = None) -> bool:
         ids = [account.account_id for account in spec.accounts]
         with self._lock:
             if spec.api_key in self._tenants or len(set(ids)) < len(ids):
                 return False
             if any(account_id in self._accounts for account_id in ids):
                 return False
-            self._insert(spec, runtime=True)
+            self._insert(spec, runtime=True, born=born_at(self._clock, born))
             return True
 
     async def tenant(self, api_key: str) -> Tenant | None:
@@ -150,12 +160,17 @@ class MemoryStore(MemoryHooks):
         with self._lock:
             found = self._tenants.get(api_key)
             account = self._accounts.get(account_id) if account_id is not None else None
+            if account is not None and account_id in self._graphs:
+                account = replace(account, graph_seq=self._graphs[account_id].seq)
             tenant = found.public() if found else None
             return Lookup(tenant, account, bool(self._faults), self._clock)
 
     async def account(self, account_id: str) -> Account | None:
         with self._lock:
-            return self._accounts.get(account_id)
+            account = self._accounts.get(account_id)
+            if account is not None and account_id in self._graphs:
+                account = replace(account, graph_seq=self._graphs[account_id].seq)
+            return account
 
     async def accounts(self, api_key: str, limit: int, offset: int) -> tuple[list[Account], int]:
         with self._lock:
@@ -232,6 +247,10 @@ class MemoryStore(MemoryHooks):
             tenant = self._tenants.get(debit.api_key)
             if tenant is None:
                 return Charge(ok=False, gone=True)
+            if debit.epoch is not None:
+                account = self._accounts.get(debit.account_id)
+                if account is None or account.epoch != debit.epoch:
+                    return Charge(ok=False, gone=True)
             graph = self._graphs.get(debit.account_id) or _Graph()
             for change in debit.changes:
                 current = graph.members.get(change.member)
@@ -242,22 +261,33 @@ class MemoryStore(MemoryHooks):
                     return Charge(ok=False, balance=tenant.balance)
                 tenant.balance -= debit.cost
             tenant.consumed += debit.cost
-            use = self._usage.setdefault((debit.api_key, debit.account_id, debit.action), [0, 0])
-            use[0] += 1
-            use[1] += debit.cost
+            if debit.usage:
+                key = (debit.api_key, debit.account_id, debit.action)
+                use = self._usage.setdefault(key, [0, 0])
+                use[0] += 1
+                use[1] += debit.cost
             if debit.changes:
                 self._graphs[debit.account_id] = graph
                 for change in debit.changes:
                     graph.seq += 1
-                    graph.members[change.member] = GraphEntry(
-                        change.member, change.expected + 1, graph.seq, change.record
-                    )
+                    entry = GraphEntry(change.member, change.expected + 1, graph.seq, change.record)
+                    graph.members[change.member] = entry
+                    graph.log.append(entry)
             return Charge(ok=True)
 
     async def graph(self, account_id: str) -> list[GraphEntry]:
         with self._lock:
             found = self._graphs.get(account_id)
             return sorted(found.members.values(), key=lambda e: e.seq) if found else []
+
+    async def graph_since(self, account_id: str, after: int) -> list[GraphEntry]:
+        with self._lock:
+            found = self._graphs.get(account_id)
+            if found is None or found.seq <= after:
+                return []
+            log, members = found.log, found.members
+            start = bisect.bisect_right(log, after, key=lambda e: e.seq)
+            return [e for e in log[start:] if members[e.member] is e]
 
     async def hit_rate(self, api_key: str, limit: int, window_s: float, now: float) -> RateHit:
         with self._lock:
@@ -342,7 +372,7 @@ class MemoryStore(MemoryHooks):
     async def reset(self, api_key: str | None) -> bool:
         with self._lock:
             if api_key is None:
-                fixtures = [t.spec for t in self._tenants.values() if not t.runtime]
+                fixtures = [(t.spec, t.born) for t in self._tenants.values() if not t.runtime]
                 self._tenants.clear()
                 self._accounts.clear()
                 self._usage.clear()
@@ -353,14 +383,14 @@ class MemoryStore(MemoryHooks):
                 self._graphs.clear()
                 self._hooks_reset(None)
                 self._clock = self._initial_clock
-                for spec in fixtures:
-                    self._insert(spec, runtime=False)
+                for spec, born in fixtures:
+                    self._insert(spec, runtime=False, born=born)
                 return True
             found = self._tenants.get(api_key)
             if found is None:
                 return False
             self._drop(api_key)
-            self._insert(found.spec, found.runtime)
+            self._insert(found.spec, found.runtime, found.born)
             return True
 
     async def close(self) -> None:

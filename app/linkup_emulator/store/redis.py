@@ -27,7 +27,7 @@ from redis.exceptions import NoScriptError
 from redis.retry import Retry
 
 from linkup_emulator.clock import SYSTEM_CLOCK, ClockState
-from linkup_emulator.models import FaultSpec, TenantSpec
+from linkup_emulator.models import DEFAULT_NETWORK, FaultSpec, Network, TenantSpec
 from linkup_emulator.observability.logging import log
 from linkup_emulator.store import redis_scripts as lua
 from linkup_emulator.store.base import (
@@ -43,6 +43,7 @@ from linkup_emulator.store.base import (
     StoreConflict,
     Tenant,
     Usage,
+    born_at,
     fault_id,
     fault_number,
     new_account,
@@ -79,18 +80,19 @@ def _glob(text: str) -> str:
     return "".join("\\" + c if c in "*?[]\\" else c for c in text)
 
 
-def _image(spec: TenantSpec) -> bytes:
+def _image(spec: TenantSpec, born: float) -> bytes:
     """What the tenant is at its creation, in the form the scripts insert (every value a
     string: cjson would turn large numbers into floats)."""
-    accounts = [new_account(spec.api_key, a) for a in spec.accounts]
+    accounts = [new_account(spec.api_key, a, born, "") for a in spec.accounts]
     return orjson.dumps(
         {
             "credits": _opt(spec.credits),
             "rate_limit": _opt(spec.rate_limit),
             "display": _opt(spec.display_credits),
+            "born": _num(born),
             "accounts": [
                 [a.account_id, a.account_name, a.status, a.country, str(a.pool_size),
-                 a.created_at, a.updated_at]
+                 a.created_at, a.updated_at, orjson.dumps(a.network.dump()).decode()]
                 for a in accounts
             ],
         }
@@ -116,9 +118,17 @@ def _tenant(
     )
 
 
-def _account(account_id: str, owner: bytes, row: Sequence[bytes | None]) -> Account:
+def _account(
+    account_id: str, owner: bytes, row: Sequence[bytes | None], extra: Sequence[bytes | None]
+) -> Account:
+    """An account from its six listed fields and (net, epoch, the owner's born[, graph seq])."""
     name, status, country, pool, created, updated = (v.decode() if v else "" for v in row)
-    return Account(account_id, owner.decode(), name, status, country, int(pool), created, updated)
+    net, epoch, born, *seq = extra
+    network = Network.load(orjson.loads(net)) if net else DEFAULT_NETWORK
+    return Account(
+        account_id, owner.decode(), name, status, country, int(pool), created, updated,
+        network, float(born or 0), (epoch or b"").decode(), int(seq[0] or 0) if seq else 0,
+    )  # fmt: skip
 
 
 class _Script:
@@ -165,6 +175,7 @@ PATCH = _Script(lua.PATCH)
 STATUS = _Script(lua.STATUS)
 APPLY = _Script(lua.APPLY)
 GRAPH = _Script(lua.GRAPH, reads=True)
+GRAPH_SINCE = _Script(lua.GRAPH_SINCE, reads=True)
 HIT_RATE = _Script(lua.HIT_RATE)
 # tenant() and clock() read one hash each: a script too, so they share the retry above.
 TENANT = _Script(
@@ -276,10 +287,14 @@ class RedisStore(RedisHooks):
 
     # -- tenants -----------------------------------------------------------------------------
 
-    async def seed_fixtures(self, tenants: list[TenantSpec]) -> None:
+    async def _born(self, born: float | None) -> float:
+        return born if born is not None else born_at(await self.clock(), None)
+
+    async def seed_fixtures(self, tenants: list[TenantSpec], born: float | None = None) -> None:
         args: list[Arg] = []
+        now = await self._born(born)
         for spec in tenants:
-            args += [spec.api_key, spec.model_dump_json(), _image(spec)]
+            args += [spec.api_key, spec.model_dump_json(), _image(spec, now)]
         conflict = await self._run(SEED, (), *args)
         if conflict:
             account_id, api_key = (v.decode() for v in conflict)
@@ -288,11 +303,12 @@ class RedisStore(RedisHooks):
                 " belongs to another key in the state"
             )
 
-    async def create_tenant(self, spec: TenantSpec) -> bool:
+    async def create_tenant(self, spec: TenantSpec, born: float | None = None) -> bool:
         ids = [account.account_id for account in spec.accounts]
         if len(set(ids)) < len(ids):
             return False
-        created = await self._run(CREATE, (), spec.api_key, spec.model_dump_json(), _image(spec))
+        image = _image(spec, await self._born(born))
+        created = await self._run(CREATE, (), spec.api_key, spec.model_dump_json(), image)
         return bool(created)
 
     async def tenant(self, api_key: str) -> Tenant | None:
@@ -305,7 +321,7 @@ class RedisStore(RedisHooks):
         tenant = _tenant(api_key, row, row[14])
         account = None
         if row[4] is not None and account_id is not None:
-            account = _account(account_id, row[4], row[5:11])
+            account = _account(account_id, row[4], row[5:11], row[15:19])
         return Lookup(tenant, account, int(row[11]) > 0, _clock(row[12], row[13]))
 
     async def account(self, account_id: str) -> Account | None:
@@ -313,9 +329,10 @@ class RedisStore(RedisHooks):
 
     async def accounts(self, api_key: str, limit: int, offset: int) -> tuple[list[Account], int]:
         row = await self._run(ACCOUNTS, (), api_key, offset, limit)
-        owner = api_key.encode()
+        owner, born = api_key.encode(), row[1]
         found = [
-            _account(row[i].decode(), owner, row[i + 1 : i + 7]) for i in range(1, len(row), 7)
+            _account(row[i].decode(), owner, row[i + 1 : i + 7], (*row[i + 7 : i + 9], born))
+            for i in range(2, len(row), 9)
         ]
         return found, int(row[0])
 
@@ -360,9 +377,11 @@ class RedisStore(RedisHooks):
 
     async def apply(self, debit: Debit) -> Charge:
         tag = self._tag(debit.api_key)
-        keys = (tag + "tenant", tag + "usage", f"{tag}g:{debit.account_id}")
+        account = debit.account_id
+        keys = (tag + "tenant", tag + "usage", f"{tag}g:{account}", f"{tag}a:{account}")
         changes = [v for c in debit.changes for v in (c.member, c.expected, c.record)]
-        outcome = await self._run(APPLY, keys, debit.cost, debit.account_id, *changes)
+        epoch, usage = debit.epoch or "", "1" if debit.usage else "0"
+        outcome = await self._run(APPLY, keys, debit.cost, account, epoch, usage, *changes)
         kind = outcome[0]
         if kind == b"ok":
             return Charge(ok=True)
@@ -381,6 +400,14 @@ class RedisStore(RedisHooks):
             for name, version in fields.items()
             if name.startswith(b"v:")
         ]  # fmt: skip
+        return sorted(entries, key=lambda e: e.seq)
+
+    async def graph_since(self, account_id: str, after: int) -> list[GraphEntry]:
+        row = await self._run(GRAPH_SINCE, (), account_id, after)
+        entries = [
+            GraphEntry(row[i].decode(), int(row[i + 1]), int(row[i + 2]), row[i + 3])
+            for i in range(0, len(row), 4)
+        ]
         return sorted(entries, key=lambda e: e.seq)
 
     async def hit_rate(self, api_key: str, limit: int, window_s: float, now: float) -> RateHit:

@@ -6,14 +6,17 @@ text makes a well-formed tag):
   P{g}clock          hash: frozen, offset (now), init_frozen, init_offset (a reset's), seeded
   P{g}faults         zset of rule numbers; P{g}f:<n> hash: spec, key, acc, act, matched, remaining
   P{g}fault_id       the last rule number (back to 0 at a full reset)
+  P{g}epochs         the last account epoch handed out (only grows)
   P{g}owners         hash: account id -> api key (who owns which account)
   P{g}tenants        set of api keys
   P{g}journal_id     the last journal row id (only grows)
   P{g}journals       set of journal lists that hold rows
   P{t:<sha1>}tenant  hash: balance ('' = unmetered), consumed, rate_limit ('' = default),
-                     offset, spec, image (what a reset restores), runtime ('0' = fixture)
+                     offset, spec, image (what a reset restores), runtime ('0' = fixture),
+                     born (its emulated time when first stored; a reset keeps it)
   P{t:<sha1>}order   list of the tenant's account ids, in listed order
-  P{t:<sha1>}a:<id>  hash: key, name, status, country, pool, created, updated
+  P{t:<sha1>}a:<id>  hash: key, name, status, country, pool, created, updated, net (network
+                     settings JSON), epoch (from P{g}epochs, new at every insert)
   P{t:<sha1>}usage   hash: n<account> calls, c<account> credits
   P{t:<sha1>}rate    hash: start, count (the fixed window)
   P{t:<sha1>}g:<id>  hash: v:<member> version, s:<member> seq, r:<member> record, # last seq
@@ -31,16 +34,20 @@ PREAMBLE = """
 local P = ARGV[1]
 local G = P .. '{g}'
 local function T(key) return P .. '{t:' .. redis.sha1hex(key) .. '}' end
-local function insert(api_key, spec, image, runtime)
+local function add_account(t, api_key, a)
+  redis.call('HSET', t .. 'a:' .. a[1], 'key', api_key, 'name', a[2], 'status', a[3],
+    'country', a[4], 'pool', a[5], 'created', a[6], 'updated', a[7], 'net', a[8],
+    'epoch', tostring(redis.call('INCR', G .. 'epochs')))
+end
+local function insert(api_key, spec, image, runtime, born)
   local t = T(api_key)
   local img = cjson.decode(image)
   redis.call('HSET', t .. 'tenant', 'balance', img.credits, 'consumed', '0',
     'rate_limit', img.rate_limit, 'offset', '0.0', 'spec', spec, 'image', image,
-    'runtime', runtime, 'display', img.display)
+    'runtime', runtime, 'display', img.display, 'born', born or img.born)
   for _, a in ipairs(img.accounts) do
     redis.call('RPUSH', t .. 'order', a[1])
-    redis.call('HSET', t .. 'a:' .. a[1], 'key', api_key, 'name', a[2], 'status', a[3],
-      'country', a[4], 'pool', a[5], 'created', a[6], 'updated', a[7])
+    add_account(t, api_key, a)
     redis.call('HSET', G .. 'owners', a[1], api_key)
   end
   redis.call('SADD', G .. 'tenants', api_key)
@@ -66,9 +73,13 @@ if ARGV[4] == '1' then
   local key, owner = account(ARGV[3])
   if key then
     local a = redis.call('HMGET', key, 'name', 'status', 'country', 'pool', 'created',
-      'updated')
+      'updated', 'net', 'epoch')
     out[5] = owner
     for i = 1, 6 do out[5 + i] = a[i] end
+    out[16] = a[7]
+    out[17] = a[8]
+    out[18] = redis.call('HGET', T(owner) .. 'tenant', 'born')
+    out[19] = redis.call('HGET', T(owner) .. 'g:' .. ARGV[3], '#') or '0'
   end
 end
 local clock = redis.call('HMGET', G .. 'clock', 'frozen', 'offset')
@@ -114,8 +125,7 @@ for i = 2, #ARGV, 3 do
     for _, a in ipairs(cjson.decode(image).accounts) do
       if redis.call('HSETNX', G .. 'owners', a[1], key) == 1 then
         redis.call('RPUSH', t .. 'order', a[1])
-        redis.call('HSET', t .. 'a:' .. a[1], 'key', key, 'name', a[2], 'status', a[3],
-          'country', a[4], 'pool', a[5], 'created', a[6], 'updated', a[7])
+        add_account(t, key, a)
       end
     end
   end
@@ -128,12 +138,13 @@ ACCOUNTS = """
 local t = T(ARGV[2])
 local start = tonumber(ARGV[3])
 local ids = redis.call('LRANGE', t .. 'order', start, start + tonumber(ARGV[4]) - 1)
-local out = {tostring(redis.call('LLEN', t .. 'order'))}
+local out = {tostring(redis.call('LLEN', t .. 'order')),
+  redis.call('HGET', t .. 'tenant', 'born') or '0'}
 for _, id in ipairs(ids) do
   local a = redis.call('HMGET', t .. 'a:' .. id, 'name', 'status', 'country', 'pool',
-    'created', 'updated')
+    'created', 'updated', 'net', 'epoch')
   table.insert(out, id)
-  for i = 1, 6 do table.insert(out, a[i]) end
+  for i = 1, 8 do table.insert(out, a[i]) end
 end
 return out
 """
@@ -197,11 +208,13 @@ return 1
 
 # The hot path's write: the tenant exists, every change's member is still at the version the
 # plan read, the balance covers the cost; then debit, count the use and apply the changes.
-# KEYS (one tenant's tag): tenant, usage, graph. ARGV: prefix, cost, account id, then member,
-# expected version, record per change.
+# KEYS (one tenant's tag): tenant, usage, graph, account. ARGV: prefix, cost, account id, the
+# epoch the plan read ('' = any), '1' to count the use, then member, expected version, record
+# per change.
 APPLY = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'gone'} end
-for i = 4, #ARGV, 3 do
+if ARGV[4] ~= '' and redis.call('HGET', KEYS[4], 'epoch') ~= ARGV[4] then return {'gone'} end
+for i = 6, #ARGV, 3 do
   local v = redis.call('HGET', KEYS[3], 'v:' .. ARGV[i])
   if tonumber(v or '0') ~= tonumber(ARGV[i + 1]) then return {'conflict'} end
 end
@@ -213,9 +226,11 @@ if balance ~= '' then
   if cost > 0 then redis.call('HINCRBY', KEYS[1], 'balance', '-' .. ARGV[2]) end
 end
 redis.call('HINCRBY', KEYS[1], 'consumed', ARGV[2])
-redis.call('HINCRBY', KEYS[2], 'n' .. ARGV[3], 1)
-redis.call('HINCRBY', KEYS[2], 'c' .. ARGV[3], ARGV[2])
-for i = 4, #ARGV, 3 do
+if ARGV[5] == '1' then
+  redis.call('HINCRBY', KEYS[2], 'n' .. ARGV[3], 1)
+  redis.call('HINCRBY', KEYS[2], 'c' .. ARGV[3], ARGV[2])
+end
+for i = 6, #ARGV, 3 do
   local seq = redis.call('HINCRBY', KEYS[3], '#', 1)
   redis.call('HSET', KEYS[3], 'v:' .. ARGV[i], tonumber(ARGV[i + 1]) + 1, 's:' .. ARGV[i], seq,
     'r:' .. ARGV[i], ARGV[i + 2])
@@ -228,6 +243,27 @@ GRAPH = """
 local owner = redis.call('HGET', G .. 'owners', ARGV[2])
 if not owner then return {} end
 return redis.call('HGETALL', T(owner) .. 'g:' .. ARGV[2])
+"""
+
+# The account's entries changed after a seq, as member, version, seq, record quadruples.
+# ARGV: prefix, account id, after.
+GRAPH_SINCE = """
+local owner = redis.call('HGET', G .. 'owners', ARGV[2])
+if not owner then return {} end
+local g = T(owner) .. 'g:' .. ARGV[2]
+local after = tonumber(ARGV[3])
+if tonumber(redis.call('HGET', g, '#') or '0') <= after then return {} end
+local out = {}
+local all = redis.call('HGETALL', g)
+for i = 1, #all, 2 do
+  local name = all[i]
+  if string.sub(name, 1, 2) == 's:' and tonumber(all[i + 1]) > after then
+    local member = string.sub(name, 3)
+    local vr = redis.call('HMGET', g, 'v:' .. member, 'r:' .. member)
+    for _, v in ipairs({member, vr[1], all[i + 1], vr[2]}) do table.insert(out, v) end
+  end
+end
+return out
 """
 
 # Count a request in the key's fixed window, opening a new one when it has passed.
@@ -349,18 +385,18 @@ return out
 RESET_ALL = """
 local fixtures = {}
 for _, key in ipairs(redis.call('SMEMBERS', G .. 'tenants')) do
-  local f = redis.call('HMGET', T(key) .. 'tenant', 'runtime', 'spec', 'image')
-  if f[1] == '0' then table.insert(fixtures, {key, f[2], f[3]}) end
+  local f = redis.call('HMGET', T(key) .. 'tenant', 'runtime', 'spec', 'image', 'born')
+  if f[1] == '0' then table.insert(fixtures, {key, f[2], f[3], f[4]}) end
 end
 local init = redis.call('HMGET', G .. 'clock', 'init_frozen', 'init_offset', 'seeded')
-local keep = {[G .. 'journal_id'] = true, [G .. 'clock'] = true}
+local keep = {[G .. 'journal_id'] = true, [G .. 'clock'] = true, [G .. 'epochs'] = true}
 for _, key in ipairs(redis.call('KEYS', ARGV[2] .. '{*')) do
   if not keep[key] then redis.call('DEL', key) end
 end
 if init[3] then
   redis.call('HSET', G .. 'clock', 'frozen', init[1] or '', 'offset', init[2] or '0.0')
 end
-for _, f in ipairs(fixtures) do insert(f[1], f[2], f[3], '0') end
+for _, f in ipairs(fixtures) do insert(f[1], f[2], f[3], '0', f[4]) end
 return 1
 """
 
@@ -370,7 +406,7 @@ return 1
 RESET_ONE = """
 local key = ARGV[2]
 local t = T(key)
-local f = redis.call('HMGET', t .. 'tenant', 'runtime', 'spec', 'image')
+local f = redis.call('HMGET', t .. 'tenant', 'runtime', 'spec', 'image', 'born')
 if not f[1] then return 0 end
 for _, id in ipairs(redis.call('LRANGE', t .. 'order', 0, -1)) do
   redis.call('DEL', t .. 'a:' .. id, t .. 'g:' .. id)
@@ -385,6 +421,6 @@ redis.call('SREM', G .. 'journals', t .. 'journal')
 for _, n in ipairs(redis.call('ZRANGE', G .. 'faults', 0, -1)) do
   if redis.call('HGET', G .. 'f:' .. n, 'key') == key then drop_rule(n) end
 end
-insert(key, f[2], f[3], f[1])
+insert(key, f[2], f[3], f[1], f[4])
 return 1
 """

@@ -13,14 +13,14 @@ import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import astuple
 
 import orjson
 
 from linkup_emulator.clock import ClockState
-from linkup_emulator.models import AccountSpec, FaultSpec, TenantSpec
+from linkup_emulator.models import DEFAULT_NETWORK, AccountSpec, FaultSpec, Network, TenantSpec
 from linkup_emulator.store.base import (
     Account,
     Charge,
@@ -34,15 +34,31 @@ from linkup_emulator.store.base import (
     StoreConflict,
     Tenant,
     Usage,
+    born_at,
     fault_id,
     fault_number,
     new_account,
+    new_epoch,
 )
 from linkup_emulator.store.sqlite_hooks import SqliteHooks
 
 # A tenant's display_credits lives in its spec (no column, so state files need no migration);
 # it is read only while the tenant is unmetered, the one time it is shown.
 _DISPLAY = "CASE WHEN t.balance IS NULL THEN json_extract(t.spec, '$.display_credits') END"
+
+# An account as the store returns it: its row, its network settings and epoch, and the birth of
+# the tenant that owns it (`o`).
+_ACCOUNT_COLUMNS = (
+    "a.account_id, a.api_key, a.account_name, a.status, a.country, a.pool_size, a.created_at,"
+    " a.updated_at, a.network, o.born, a.epoch,"
+    " (SELECT COALESCE(MAX(g.seq), 0) FROM graph g WHERE g.account_id = a.account_id)"
+)
+
+
+def _account(row: Sequence[object]) -> Account:
+    network = Network.load(orjson.loads(row[8])) if row[8] else DEFAULT_NETWORK  # type: ignore[arg-type]
+    return Account(*row[:8], network, row[9], row[10], row[11])  # type: ignore[arg-type, call-arg]
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tenants (
@@ -52,7 +68,8 @@ CREATE TABLE IF NOT EXISTS tenants (
     rate_limit INTEGER,
     spec TEXT NOT NULL,
     runtime INTEGER NOT NULL,
-    clock_offset REAL NOT NULL DEFAULT 0
+    clock_offset REAL NOT NULL DEFAULT 0,
+    born REAL NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS clock (
     id INTEGER PRIMARY KEY CHECK (id IN (0, 1)),  -- 0: what a full reset restores, 1: now
@@ -71,7 +88,9 @@ CREATE TABLE IF NOT EXISTS accounts (
     pool_size INTEGER NOT NULL,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
-    position INTEGER NOT NULL
+    position INTEGER NOT NULL,
+    network TEXT,
+    epoch TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS accounts_by_key ON accounts(api_key, position);
 CREATE TABLE IF NOT EXISTS usage (
@@ -151,6 +170,10 @@ class SqliteStore(SqliteHooks):
             columns = {row[1] for row in db.execute("PRAGMA table_info(tenants)")}
             if columns and "clock_offset" not in columns:  # a file from before the clock
                 db.execute("ALTER TABLE tenants ADD COLUMN clock_offset REAL NOT NULL DEFAULT 0")
+            if columns and "born" not in columns:  # a file from before the network
+                db.execute("ALTER TABLE tenants ADD COLUMN born REAL NOT NULL DEFAULT 0")
+                db.execute("ALTER TABLE accounts ADD COLUMN network TEXT")
+                db.execute("ALTER TABLE accounts ADD COLUMN epoch TEXT NOT NULL DEFAULT ''")
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     db.execute(statement)
@@ -184,11 +207,20 @@ class SqliteStore(SqliteHooks):
 
     # -- tenants -----------------------------------------------------------------------------
 
-    def _insert_tenant(self, db: sqlite3.Connection, spec: TenantSpec, runtime: bool) -> None:
+    def _insert_tenant(
+        self, db: sqlite3.Connection, spec: TenantSpec, runtime: bool, born: float
+    ) -> None:
         db.execute(
-            "INSERT INTO tenants (api_key, balance, consumed, rate_limit, spec, runtime)"
-            " VALUES (?, ?, 0, ?, ?, ?)",
-            (spec.api_key, spec.credits, spec.rate_limit, spec.model_dump_json(), int(runtime)),
+            "INSERT INTO tenants (api_key, balance, consumed, rate_limit, spec, runtime, born)"
+            " VALUES (?, ?, 0, ?, ?, ?, ?)",
+            (
+                spec.api_key,
+                spec.credits,
+                spec.rate_limit,
+                spec.model_dump_json(),
+                int(runtime),
+                born,
+            ),
         )
         for position, account in enumerate(spec.accounts):
             self._insert_account(db, spec.api_key, position, account)
@@ -202,12 +234,18 @@ class SqliteStore(SqliteHooks):
         *,
         missing_only: bool = False,
     ) -> None:
-        row = new_account(api_key, account)
+        row = new_account(api_key, account, 0.0, new_epoch())
         verb = "INSERT OR IGNORE" if missing_only else "INSERT"
         db.execute(
             f"{verb} INTO accounts (account_id, api_key, account_name, status, country,"
-            " pool_size, created_at, updated_at, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (*astuple(row), position),
+            " pool_size, created_at, updated_at, position, network, epoch)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                *astuple(row)[:8],
+                position,
+                orjson.dumps(row.network.dump()).decode(),
+                row.epoch,
+            ),
         )
 
     def _taken(self, db: sqlite3.Connection, spec: TenantSpec) -> bool:
@@ -220,14 +258,22 @@ class SqliteStore(SqliteHooks):
             and db.execute(f"SELECT 1 FROM accounts WHERE account_id IN ({marks})", ids).fetchone()
         )
 
-    async def seed_fixtures(self, tenants: list[TenantSpec]) -> None:
+    async def seed_fixtures(self, tenants: list[TenantSpec], born: float | None = None) -> None:
         with self._tx() as db:
+            now = born_at(self._clock_in(db), born)
             # Fixture tenants dropped from the fixtures are kept like runtime ones, till a reset.
             db.execute("UPDATE tenants SET runtime = 1 WHERE runtime = 0")
             for spec in tenants:
-                self._reconcile(db, spec)
+                self._reconcile(db, spec, now)
 
-    def _reconcile(self, db: sqlite3.Connection, spec: TenantSpec) -> None:
+    @staticmethod
+    def _clock_in(db: sqlite3.Connection) -> ClockState:
+        frozen_at, offset_s = db.execute(
+            "SELECT frozen_at, offset_s FROM clock WHERE id = 1"
+        ).fetchone()
+        return ClockState(frozen_at, offset_s)
+
+    def _reconcile(self, db: sqlite3.Connection, spec: TenantSpec, born: float) -> None:
         for account in spec.accounts:
             owner = db.execute(
                 "SELECT api_key FROM accounts WHERE account_id = ?", (account.account_id,)
@@ -239,7 +285,7 @@ class SqliteStore(SqliteHooks):
                 )
         found = db.execute("SELECT 1 FROM tenants WHERE api_key = ?", (spec.api_key,)).fetchone()
         if found is None:
-            self._insert_tenant(db, spec, runtime=False)
+            self._insert_tenant(db, spec, runtime=False, born=born)
             return
         # A kept file keeps its balances and statuses; new accounts join; a reset goes back to
         # today's fixture.
@@ -250,12 +296,12 @@ class SqliteStore(SqliteHooks):
         for position, account in enumerate(spec.accounts):
             self._insert_account(db, spec.api_key, position, account, missing_only=True)
 
-    async def create_tenant(self, spec: TenantSpec) -> bool:
+    async def create_tenant(self, spec: TenantSpec, born: float | None = None) -> bool:
         try:
             with self._tx() as db:
                 if self._taken(db, spec):
                     return False
-                self._insert_tenant(db, spec, runtime=True)
+                self._insert_tenant(db, spec, runtime=True, born=born_at(self._clock_in(db), born))
                 return True
         except sqlite3.IntegrityError:  # the spec lists one account id twice
             return False
@@ -272,16 +318,17 @@ class SqliteStore(SqliteHooks):
         # One statement for the four reads every v2 request starts with.
         row = self._one(
             f"SELECT t.api_key, t.balance, t.consumed, t.rate_limit, t.clock_offset, {_DISPLAY},"
-            " a.account_id, a.api_key, a.account_name, a.status, a.country, a.pool_size,"
-            " a.created_at, a.updated_at, EXISTS (SELECT 1 FROM faults), c.frozen_at, c.offset_s"
-            " FROM clock c LEFT JOIN tenants t ON t.api_key = ?1"
-            " LEFT JOIN accounts a ON a.account_id = ?2 WHERE c.id = 1",
+            " EXISTS (SELECT 1 FROM faults), c.frozen_at, c.offset_s, "
+            + _ACCOUNT_COLUMNS
+            + " FROM clock c LEFT JOIN tenants t ON t.api_key = ?1"
+            " LEFT JOIN accounts a ON a.account_id = ?2"
+            " LEFT JOIN tenants o ON o.api_key = a.api_key WHERE c.id = 1",
             (api_key, account_id),
         )
         assert row is not None  # the clock's row is made with the schema
         tenant = Tenant(*row[:6]) if row[0] is not None else None  # type: ignore[arg-type]
-        account = Account(*row[6:14]) if row[6] is not None else None  # type: ignore[arg-type]
-        return Lookup(tenant, account, bool(row[14]), ClockState(row[15], row[16]))  # type: ignore[arg-type]
+        account = _account(row[9:]) if row[9] is not None else None
+        return Lookup(tenant, account, bool(row[6]), ClockState(row[7], row[8]))  # type: ignore[arg-type]
 
     # -- the clock ----------------------------------------------------------------------------
 
@@ -323,23 +370,23 @@ class SqliteStore(SqliteHooks):
 
     async def account(self, account_id: str) -> Account | None:
         row = self._one(
-            "SELECT account_id, api_key, account_name, status, country, pool_size, created_at,"
-            " updated_at FROM accounts WHERE account_id = ?",
+            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts a JOIN tenants o ON o.api_key = a.api_key"
+            " WHERE a.account_id = ?",
             (account_id,),
         )
-        return Account(*row) if row else None  # type: ignore[arg-type]
+        return _account(row) if row else None
 
     async def accounts(self, api_key: str, limit: int, offset: int) -> tuple[list[Account], int]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT account_id, api_key, account_name, status, country, pool_size, created_at,"
-                " updated_at FROM accounts WHERE api_key = ? ORDER BY position LIMIT ? OFFSET ?",
+                f"SELECT {_ACCOUNT_COLUMNS} FROM accounts a JOIN tenants o ON o.api_key = a.api_key"
+                " WHERE a.api_key = ? ORDER BY a.position LIMIT ? OFFSET ?",
                 (api_key, limit, offset),
             ).fetchall()
             (total,) = self._db.execute(
                 "SELECT COUNT(*) FROM accounts WHERE api_key = ?", (api_key,)
             ).fetchone()
-        return [Account(*row) for row in rows], total
+        return [_account(row) for row in rows], total
 
     async def usage(self, api_key: str) -> list[Usage]:
         with self._lock:
@@ -374,6 +421,12 @@ class SqliteStore(SqliteHooks):
 
     async def apply(self, debit: Debit) -> Charge:
         with self._tx() as db:
+            if debit.epoch is not None:
+                found = db.execute(
+                    "SELECT epoch FROM accounts WHERE account_id = ?", (debit.account_id,)
+                ).fetchone()
+                if found is None or found[0] != debit.epoch:
+                    return Charge(ok=False, gone=True)
             for change in debit.changes:
                 row = db.execute(
                     "SELECT version FROM graph WHERE account_id = ? AND member = ?",
@@ -394,7 +447,9 @@ class SqliteStore(SqliteHooks):
                 if current is None:
                     return Charge(ok=False, gone=True)
                 return Charge(ok=False, balance=current[0])
-            db.execute(USAGE_UPSERT, (debit.api_key, debit.account_id, debit.action, 1, debit.cost))
+            if debit.usage:
+                use = (debit.api_key, debit.account_id, debit.action, 1, debit.cost)
+                db.execute(USAGE_UPSERT, use)
             if debit.changes:
                 (seq,) = db.execute(
                     "SELECT COALESCE(MAX(seq), 0) FROM graph WHERE account_id = ?",
@@ -416,6 +471,15 @@ class SqliteStore(SqliteHooks):
             rows = self._db.execute(
                 "SELECT member, version, seq, record FROM graph WHERE account_id = ? ORDER BY seq",
                 (account_id,),
+            ).fetchall()
+        return [GraphEntry(*row) for row in rows]
+
+    async def graph_since(self, account_id: str, after: int) -> list[GraphEntry]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT member, version, seq, record FROM graph WHERE account_id = ? AND seq > ?"
+                " ORDER BY seq",
+                (account_id, after),
             ).fetchall()
         return [GraphEntry(*row) for row in rows]
 
@@ -555,7 +619,7 @@ class SqliteStore(SqliteHooks):
         with self._lock, self._write() as db:
             self._flush_into(db)
             if api_key is None:
-                specs = db.execute("SELECT spec FROM tenants WHERE runtime = 0").fetchall()
+                specs = db.execute("SELECT spec, born FROM tenants WHERE runtime = 0").fetchall()
                 tables = "accounts tenants usage rate_windows journal faults graph"
                 for table in tables.split():
                     db.execute(f"DELETE FROM {table}")
@@ -564,11 +628,13 @@ class SqliteStore(SqliteHooks):
                     "UPDATE clock SET (frozen_at, offset_s) ="
                     " (SELECT frozen_at, offset_s FROM clock WHERE id = 0) WHERE id = 1"
                 )
-                for (spec,) in specs:
-                    self._insert_tenant(db, TenantSpec.model_validate_json(spec), runtime=False)
+                for spec, born in specs:
+                    self._insert_tenant(
+                        db, TenantSpec.model_validate_json(spec), runtime=False, born=born
+                    )
                 return True
             row = db.execute(
-                "SELECT spec, runtime FROM tenants WHERE api_key = ?", (api_key,)
+                "SELECT spec, runtime, born FROM tenants WHERE api_key = ?", (api_key,)
             ).fetchone()
             if row is None:
                 return False
@@ -581,7 +647,8 @@ class SqliteStore(SqliteHooks):
             db.execute("DELETE FROM tenants WHERE api_key = ?", (api_key,))
             for table in ("usage", "rate_windows", "journal", "faults"):
                 db.execute(f"DELETE FROM {table} WHERE api_key = ?", (api_key,))
-            self._insert_tenant(db, TenantSpec.model_validate_json(row[0]), runtime=bool(row[1]))
+            spec = TenantSpec.model_validate_json(row[0])
+            self._insert_tenant(db, spec, runtime=bool(row[1]), born=row[2])
             return True
 
     async def close(self) -> None:

@@ -67,6 +67,7 @@ class Dispatcher:
         self._wake: asyncio.Event | None = None
         self._stopping = False
         self._retry_at = float("inf")  # the soonest retry this process scheduled
+        self._changed: set[str] = set()  # accounts whose graph a call changed, to sweep
         pipeline.on_queued = self.wake
 
     # -- the thread -------------------------------------------------------------------------
@@ -92,6 +93,14 @@ class Dispatcher:
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
                 loop.call_soon_threadsafe(wake.set)
 
+    def changed(self, account_id: str) -> None:
+        """A call changed the account's graph: sweep it soon (only while webhooks exist)."""
+        if self._thread is None:
+            return
+        with self._lock:
+            self._changed.add(account_id)
+        self.wake()
+
     def close(self) -> None:
         with self._lock:
             self._stopping = True
@@ -114,6 +123,10 @@ class Dispatcher:
             while not self._stopping:
                 worked = False
                 try:
+                    with self._lock:
+                        changed, self._changed = self._changed, set()
+                    for account_id in changed:
+                        await self.pipeline.account_changed(account_id)
                     if time.monotonic() >= next_sweep:
                         next_sweep = time.monotonic() + self.sweep_s
                         await self.pipeline.tick()

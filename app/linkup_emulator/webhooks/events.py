@@ -11,12 +11,11 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
 
 import orjson
 
 from linkup_emulator import envelope
+from linkup_emulator.network.graph import GraphEvent
 from linkup_emulator.store import Account, Store
 from linkup_emulator.store.hooks import HookEvent, Webhook
 from linkup_emulator.webhooks.subscriptions import subscribes
@@ -28,17 +27,10 @@ MONITORING_ACTION = "webhook_monitoring"  # how the charge shows in the usage re
 # The list each kind's people go in (SPEC 1.8; the reference's section 10.4).
 PEOPLE_FIELD = {"accepted_invitation": "new_connections", "invitation_received": "new_invitations"}
 SWAPS = 8  # a cursor lost to other sweepers this often in a row: they did the work
-
-
-@dataclass(frozen=True, slots=True)
-class GraphEvent:
-    """Something that happened in an account's graph at emulated time `at`; `key` is unique
-    per event of the account (what makes it once)."""
-
-    kind: str  # "accepted_invitation" | "invitation_received"
-    at: float
-    key: str
-    people: list[dict[str, Any]] = field(default_factory=list)
+# Each sweep reads this much before its cursor again: an event stored just after a sweep read
+# the graph, at a time before the cursor it then set (a call racing the sweep; a frozen clock,
+# where the window is empty), is still found; its id keeps it once.
+LOOKBACK_S = 60.0
 
 
 # The graph's events of an account whose emulated time t has start < t <= end.
@@ -133,14 +125,24 @@ class Pipeline:
             if start is None:
                 await self.watch(account.api_key, account.account_id, now)
                 return added
-            if now <= start:
-                return added
             if self.source is not None:
-                events = await self.source(account.account_id, start, now)
+                events = await self.source(account.account_id, start - LOOKBACK_S, now)
                 added += len(await self.emit(account, events, now, hooks))
-            if await self.store.swap_cursor(account.api_key, name, start, now):
+            if now <= start or await self.store.swap_cursor(account.api_key, name, start, now):
                 return added
         return added
+
+    async def account_changed(self, account_id: str) -> None:
+        """A call changed the account's graph (the control plane's arrivals and answers, a v2
+        action): what it made due, now."""
+        account = await self.store.account(account_id)
+        if account is None:
+            return
+        now = await self.now(account.api_key)
+        if now is not None and any(
+            h.account_id == account_id for h in await self.store.hooks(account.api_key)
+        ):
+            await self.settle_account(account, now)
 
     async def monitor(self, api_key: str, account_id: str, active: bool, now: float) -> None:
         """Charge each whole emulated day the account's monitoring ran, as it completes; start

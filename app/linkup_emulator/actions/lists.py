@@ -1,0 +1,168 @@
+"""`list_connections`, `list_invitations` and `list_sent`: pages of the account's graph."""
+
+from __future__ import annotations
+
+import math
+
+import orjson
+
+from linkup_emulator.actions.base import Action, Context, Plan
+from linkup_emulator.actions.params import (
+    DEFAULT_COUNT,
+    MAX_COUNT,
+    MAX_OFFSET,
+    flag,
+    invitation_type,
+    whole,
+)
+from linkup_emulator.generator.people import PROFILE_URL
+from linkup_emulator.network import Graph, Relation
+from linkup_emulator.network.invitations import DAY, URN
+
+PER_CREDIT = 50  # "1 credit per 50 results returned"
+RESULTS_PER_PAGE = 10  # a constant in every vendor example
+UPSTREAM_PAGE = 100  # "LinkedIn returns up to 100 ... per internal request"
+
+
+def _page(params: dict[str, object]) -> tuple[int, int]:
+    count = whole(params, "count", DEFAULT_COUNT, 1, MAX_COUNT)
+    offset = whole(params, "offset", 0, 0, MAX_OFFSET)
+    return count, offset
+
+
+def _pagination(offset: int, returned: int, total: int) -> dict[str, object]:
+    next_offset = offset + returned
+    return {
+        "offset": offset,
+        "count": returned,
+        "next_offset": next_offset,
+        "has_more": next_offset < total,
+        "results_per_page": RESULTS_PER_PAGE,
+        "pages_fetched": max(1, math.ceil(returned / UPSTREAM_PAGE)),
+    }
+
+
+def _cost(returned: int) -> int:
+    return math.ceil(returned / PER_CREDIT)
+
+
+def list_connections(context: Context, params: dict[str, object]) -> Plan:
+    graph, now = context.graph, context.now
+    assert graph is not None
+    count, offset = _page(params)
+    cached = flag(params, "use_cache")
+    changed = graph.lists(now).connections
+    base = graph.pool.connection_count
+    total = len(changed) + base
+    items = []
+    for i in range(offset, min(offset + count, total)):
+        if i < len(changed):
+            vanity = changed[i].vanity
+            person = graph.person(vanity, changed[i].origin)
+        else:
+            person = graph.pool.member(i - len(changed), connection=True)
+            vanity = person.vanity
+        items.append(
+            {
+                "name": person.name,
+                "job_title": person.headline,
+                "profile_url": f"{PROFILE_URL}{vanity}/",  # the vendor's trailing slash
+                "profile_picture": person.picture,
+            }
+        )
+    data = {
+        "connections": items,
+        "total_results": len(items),
+        "total_available_results": total,
+        "pagination": _pagination(offset, len(items), total),
+    }
+    return Plan(0 if cached else _cost(len(items)), orjson.dumps(data))
+
+
+def _invitation(graph: Graph, relation: Relation, now: float) -> dict[str, object]:
+    days = max(0, math.floor((now - relation.since) / DAY))
+    return {
+        "entity_urn": URN + graph.invitation_id(relation.vanity, relation.n),
+        "invitation_type": "CONNECTION",
+        "sent_time": f"{days}d",
+        "sent_time_days": days,
+    }
+
+
+def list_invitations(context: Context, params: dict[str, object]) -> Plan:
+    graph, now = context.graph, context.now
+    assert graph is not None
+    count, offset = _page(params)
+    kind = invitation_type(params, None)
+    pending = graph.lists(now).received if kind in (None, "CONNECTION") else []
+    items = []
+    for relation in pending[offset : offset + count]:
+        person = graph.person(relation.vanity, relation.origin)
+        item = _invitation(graph, relation, now)
+        items.append(
+            {
+                "entity_urn": item["entity_urn"],
+                "shared_secret": graph.shared_secret(relation.vanity, relation.n),
+                "sender": {
+                    "first_name": person.first_name,
+                    "last_name": person.last_name,
+                    "headline": person.headline,
+                    "linkedin_url": PROFILE_URL + relation.vanity,
+                    "profile_picture_url": person.picture,
+                },
+                "invitation_type": item["invitation_type"],
+                "sent_time": item["sent_time"],
+                "sent_time_days": item["sent_time_days"],
+            }
+        )
+    data = {
+        "invitations": items,
+        "total_results": len(items),
+        "total_available_results": len(pending),
+        "pagination": _pagination(offset, len(items), len(pending)),
+    }
+    return Plan(_cost(len(items)), orjson.dumps(data))
+
+
+def list_sent(context: Context, params: dict[str, object]) -> Plan:
+    graph, now = context.graph, context.now
+    assert graph is not None
+    count, offset = _page(params)
+    kind = invitation_type(params, "CONNECTION")
+    pending = graph.lists(now).sent if kind == "CONNECTION" else []
+    items = []
+    for relation in pending[offset : offset + count]:
+        person = graph.person(relation.vanity, relation.origin)
+        item = _invitation(graph, relation, now)
+        items.append(
+            {
+                "entity_urn": item["entity_urn"],
+                "recipient": {
+                    "first_name": person.first_name,
+                    "last_name": person.last_name,
+                    "headline": person.headline,
+                    "linkedin_url": PROFILE_URL + relation.vanity,
+                    "profile_picture": person.picture,
+                },
+                "invitation_type": item["invitation_type"],
+                "sent_time": item["sent_time"],
+                "sent_time_days": item["sent_time_days"],
+            }
+        )
+    data = {
+        "invitations": items,
+        "total_results": len(items),
+        "total_available_results": len(pending),
+        "invitation_type": kind,
+        "pagination": _pagination(offset, len(items), len(pending)),
+    }
+    return Plan(_cost(len(items)), orjson.dumps(data))
+
+
+LIST_CONNECTIONS = Action(
+    "list_connections", ("count", "offset", "use_cache"), list_connections, reads_graph=True
+)
+LIST_INVITATIONS = Action(
+    "list_invitations", ("count", "offset", "invitation_type"), list_invitations, reads_graph=True
+)
+LIST_SENT = Action("list_sent", ("count", "offset", "invitation_type"), list_sent, reads_graph=True)
