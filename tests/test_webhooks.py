@@ -526,3 +526,86 @@ def test_control_plane_arrivals_and_answers_are_events(app_client: InProcessClie
     assert items[1]["event"]["event"]["new_connections"][0]["last_name"] == "Stone"
     hooks.advance(60)
     assert len(hooks.call("GET", path)[1]["data"]["items"]) == 2  # once each
+
+
+# -- GET /v2/logs ---------------------------------------------------------------------------------
+
+
+def test_logs_are_the_keys_own_calls_newest_first_filtered_and_paged(
+    app_client: InProcessClient,
+) -> None:
+    hooks, other = Hooks(app_client), Hooks(app_client)
+    recommend = {"account_id": hooks.account, "action": "recommendations", "params": {"count": 15}}
+    assert hooks.call("POST", "/v2/network", json=recommend)[0] == 200
+    assert hooks.call("POST", "/v2/network", json={**recommend, "account_id": "acc_nope"})[0] == 404
+    hooks.advance(86400)
+    assert hooks.call("GET", "/v2/credits")[0] == 200
+    assert other.call("GET", "/v2/credits")[0] == 200  # another key's call: never in these logs
+    status, logs = hooks.call("GET", "/v2/logs")
+    assert status == 200
+    assert logs["metadata"] == {
+        "action": "list_logs",
+        "credits_consumed": 0,
+        "timestamp": "2026-04-27T10:35:00Z",
+    }
+    items = logs["data"]["items"]
+    assert [(i["action"], i["status"], i["http_status"]) for i in items] == [
+        ("get_credits", "success", 200),
+        ("recommendations", "error", 404),
+        ("recommendations", "success", 200),
+    ]
+    assert (logs["data"]["total"], logs["data"]["limit"], logs["data"]["offset"]) == (3, 50, 0)
+    assert items[2] == {
+        "log_id": items[2]["log_id"],
+        "timestamp": START,
+        "account_id": hooks.account,
+        "category": "network",
+        "action": "recommendations",
+        "status": "success",
+        "http_status": 200,
+        "error_code": None,
+        "credits_consumed": 2,
+    }
+    assert items[1]["error_code"] == "INVALID_ACCOUNT"
+    assert items[1]["credits_consumed"] == 0
+    assert items[0]["category"] == "credits"
+
+    def ids(query: str) -> list[str]:
+        status, answer = hooks.call("GET", "/v2/logs?" + query)
+        assert status == 200, answer
+        found = [i["action"] + ":" + i["status"] for i in answer["data"]["items"]]
+        return [call for call in found if not call.startswith("list_logs")]  # these reads
+
+    assert ids("status=error") == ["recommendations:error"]
+    assert ids("status=success&action=recommendations") == ["recommendations:success"]
+    assert ids(f"account_id={hooks.account}") == ["recommendations:success"]
+    assert ids("date_from=2026-04-27") == ["get_credits:success"]
+    assert ids("date_to=2026-04-26") == ["recommendations:error", "recommendations:success"]
+    assert ids("date_from=2026-04-26T10:35:00Z&date_to=2026-04-26T10:35:00") == [
+        "recommendations:error", "recommendations:success"
+    ]  # fmt: skip
+    assert ids("action=get_credits&limit=1&offset=0") == ["get_credits:success"]
+    assert ids("action=recommendations&limit=1&offset=1") == ["recommendations:success"]
+    assert ids("offset=99") == []
+    assert hooks.call("GET", "/v2/logs?limit=200")[0] == 200
+    other_logs = other.call("GET", "/v2/logs")[1]["data"]["items"]
+    assert [i["action"] for i in other_logs] == ["get_credits"]
+
+
+@pytest.mark.parametrize(
+    "query", ["limit=0", "limit=201", "limit=x", "offset=-1", "status=ok", "count=5"]
+)
+def test_logs_bounds(hooks: Hooks, query: str) -> None:
+    status, answer = hooks.call("GET", "/v2/logs?" + query)
+    assert (status, answer["error"]["code"]) == (400, "INVALID_PARAMS")
+    assert answer["metadata"]["action"] == "list_logs"
+    assert query.split("=")[0] in answer["error"]["message"] or "status" in query
+
+
+def test_logs_leave_out_webhook_deliveries(hooks: Hooks, receiver: Receiver) -> None:
+    hooks.create(url=receiver.url)
+    hooks.emit(key="acc-logged")
+    receiver.wait(1)
+    wait_for(lambda: hooks.attempts())
+    actions = [i["action"] for i in hooks.call("GET", "/v2/logs")[1]["data"]["items"]]
+    assert actions == ["create_webhook"]

@@ -368,6 +368,9 @@ class Receiver:
                 pass
 
         class Server(ThreadingHTTPServer):
+            request_queue_size = 128  # the default 5 refuses a burst of deliveries
+            daemon_threads = True
+
             def verify_request(self, request: Any, client_address: Any) -> bool:
                 with receiver._changed:
                     receiver.connections += 1

@@ -26,7 +26,9 @@ from linkup_emulator.webhooks.signing import sign
 from linkup_emulator.webhooks.subscriptions import host_allowed
 
 RETRIES = 5  # after the first attempt: 1, 2, 4, 8, 16 times the base (SPEC 1.8), then given up
-BATCH = 32  # deliveries claimed at once
+# POSTs in flight at once, per process: no more are claimed (a receiver is not flooded, and
+# a lease is not left to run out waiting its turn).
+SENDERS = 8
 POLL_MIN_S = 0.02  # how soon the queue is looked at again after work
 POLL_MAX_S = 1.0  # and at most, idle (other processes' new deliveries wait this long)
 ACTION = "webhook_delivery"  # how an attempt shows in the journal
@@ -115,6 +117,7 @@ class Dispatcher:
 
     async def _main(self, ready: threading.Event) -> None:
         self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
+        wake = self._wake
         ready.set()
         sending: set[asyncio.Task[None]] = set()
         timeout = httpx.Timeout(self.timeout_s)
@@ -130,10 +133,13 @@ class Dispatcher:
                     if time.monotonic() >= next_sweep:
                         next_sweep = time.monotonic() + self.sweep_s
                         await self.pipeline.tick()
-                    for claim in await self.store.claim(time.time(), self.lease_s, BATCH):
+                    free = SENDERS - len(sending)
+                    claims = await self.store.claim(time.time(), self.lease_s, free) if free else []
+                    for claim in claims:
                         task = asyncio.create_task(self.send(client, claim))
                         sending.add(task)
                         task.add_done_callback(sending.discard)
+                        task.add_done_callback(lambda _: wake.set())  # a sender is free
                         worked = True
                 except Exception:  # a store that failed once; the next round tries again
                     log.exception("webhook dispatcher round failed")
@@ -142,9 +148,9 @@ class Dispatcher:
                     pause = max(0.0, min(pause, self._retry_at - time.time()))
                     if time.time() >= self._retry_at:
                         self._retry_at = float("inf")
-                self._wake.clear()
+                wake.clear()
                 try:
-                    await asyncio.wait_for(self._wake.wait(), pause)
+                    await asyncio.wait_for(wake.wait(), pause)
                     pause = POLL_MIN_S
                 except TimeoutError:
                     pass
