@@ -121,6 +121,9 @@ def test_the_stream_sends_connected_then_each_event_and_keepalives(
         refused = client.get(url, params={"api_key": "nope"})
         assert (refused.status_code, refused.json()["error"]["code"]) == (403, "INVALID_API_KEY")
         assert refused.json()["metadata"]["action"] == "stream_webhook_events"
+        head = client.head(url, params={"api_key": "demo_key"})
+        assert (head.status_code, head.content) == (200, b"")
+        assert head.headers["content-type"].startswith("text/event-stream")
         with client.stream("GET", url, params={"api_key": "demo_key"}) as stream:
             assert stream.status_code == 200
             assert stream.headers["content-type"].startswith("text/event-stream")
@@ -178,3 +181,72 @@ def test_a_server_with_two_workers_delivers_each_event_once(tmp_path: Path) -> N
     finally:
         receiver.close()
         server.stop()
+
+
+def _emit(client: InProcessClient, account_id: str, api_key: str, key: str) -> None:
+    hooks = client.app.state.webhooks
+
+    async def go() -> None:
+        account = await hooks.store.account(account_id)
+        now = await hooks.emulator.now(api_key)
+        await hooks.pipeline.emit(account, [GraphEvent("accepted_invitation", now, key, ())], now)
+
+    client.run(go())
+
+
+def _attempts(client: InProcessClient, count: int) -> list[tuple[int, str | None]]:
+    deadline = time.monotonic() + 10
+    while True:
+        rows = client.get("/_emulator/requests", params={"api_key": "shared_key"}).json()["items"]
+        found = [(r["status"], r["code"]) for r in rows if r["action"] == "webhook_delivery"]
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+def test_a_slow_receiver_times_out_and_the_api_does_not_wait(tmp_path: Path) -> None:
+    receiver = Receiver()
+    original = receiver._take
+
+    def slow(headers: dict[str, str], body: bytes) -> int:
+        time.sleep(1.0)
+        return original(headers, body)
+
+    receiver._take = slow  # type: ignore[method-assign,assignment]
+    settings = Settings(seed="slow", log_level="warning", rate_limit=0, webhook_timeout_s=0.2)
+    client = InProcessClient(create_app(settings), base_url="http://emulator")
+    try:
+        assert client.post("/_emulator/keys", json=TENANT).status_code == 201
+        body = {"account_id": "acc_shared", "url": receiver.url}
+        assert client.post("/v2/webhooks", headers=KEY, json=body).status_code == 200
+        _emit(client, "acc_shared", "shared_key", "slow-1")
+        assert client.get("/v2/credits", headers=KEY).status_code == 200  # answered meanwhile
+        assert receiver.deliveries == []  # the receiver still holds the delivery
+        assert _attempts(client, 1) == [(0, "TIMEOUT")]
+    finally:
+        client.close()
+        receiver.close()
+
+
+def test_a_host_no_longer_allowed_is_not_sent_to(tmp_path: Path) -> None:
+    """The hosts list is read at each attempt too: a state kept from a server that allowed a
+    host, served by one that does not, sends it nothing."""
+    state = str(tmp_path / "state.sqlite3")
+    receiver = Receiver()
+    loose = Settings(seed="h", log_level="warning", workers=2, state=state, webhook_hosts=["*"])
+    strict = loose.model_copy(update={"webhook_hosts": ["localhost"]})
+    first = InProcessClient(create_app(loose), base_url="http://one")
+    second = InProcessClient(create_app(strict), base_url="http://two")
+    try:
+        assert first.post("/_emulator/keys", json=TENANT).status_code == 201
+        body = {"account_id": "acc_shared", "url": receiver.url}
+        assert first.post("/v2/webhooks", headers=KEY, json=body).status_code == 200
+        first.app.state.webhooks.dispatcher.close()  # only the strict one sends
+        second.app.state.webhooks.dispatcher.start()
+        _emit(first, "acc_shared", "shared_key", "nowhere-1")
+        assert _attempts(first, 1) == [(0, "HOST_NOT_ALLOWED")]
+        assert receiver.connections == 0
+    finally:
+        first.close()
+        second.close()
+        receiver.close()

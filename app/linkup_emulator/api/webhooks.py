@@ -12,6 +12,8 @@ from linkup_emulator.api.errors import JSON
 from linkup_emulator.logs import list_logs
 from linkup_emulator.webhooks.service import Webhooks
 
+STREAM = "text/event-stream"
+
 
 def webhooks_of(request: Request) -> Webhooks:
     service: Webhooks = request.app.state.webhooks
@@ -88,7 +90,10 @@ async def stream_webhook_events(request: Request) -> Response:
     found, service = trace(request), webhooks_of(request)
     events = await service.stream(found, request.headers, _id(request), _query(request))
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(events, media_type="text/event-stream", headers=headers)
+    if request.method == "HEAD":  # the stream's status and headers; a body never ends
+        await events.aclose()
+        return Response(media_type=STREAM, headers=headers)
+    return StreamingResponse(events, media_type=STREAM, headers=headers)
 
 
 async def logs(request: Request) -> Response:

@@ -5,7 +5,7 @@ the v2 envelope; all are free (monitoring is charged per emulated day, events.py
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import replace
 
 import orjson
@@ -292,7 +292,7 @@ class Webhooks:
 
     async def stream(
         self, trace: Trace, headers: Mapping[str, str], webhook_id: str, query: Mapping[str, str]
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         """Checks first (an error is an envelope, before the stream starts), then the stream:
         `connected`, each new event as `webhook`, a keepalive comment when quiet."""
         keyed = {**headers, "x-api-key": query.get("api_key", headers.get("x-api-key", ""))}
@@ -306,7 +306,7 @@ class Webhooks:
 
 async def _events(
     service: Webhooks, api_key: str, webhook_id: str, last: int, hello: bytes
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     yield b"event: connected\ndata: " + hello + b"\n\n"
     quiet = 0.0
     while True:
