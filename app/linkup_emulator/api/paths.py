@@ -175,11 +175,11 @@ def allowed(path: str) -> list[str]:
 def route_action(path: str, method: str | None = None) -> str:
     """The v2 route's own action name, for errors answered before any body was read: the
     route of this method where several share the path (GET and POST /v2/webhooks)."""
-    found = [r for r in V2_ROUTES if r.match(path) is not None]
     if method is not None:
-        method = "GET" if method == "HEAD" else method
-        found = [r for r in found if r.method == method] or found
-    return found[0].name if found else UNKNOWN_ACTION
+        found = v2_route(method, path)
+        if found is not None:
+            return found[0].name
+    return next((r.name for r in V2_ROUTES if r.match(path) is not None), UNKNOWN_ACTION)
 
 
 def label(path: str) -> str:
