@@ -13,6 +13,7 @@ import httpx
 import orjson
 import pytest
 import uvicorn
+import yaml
 
 from linkup_emulator.inprocess import InProcessClient
 from linkup_emulator.main import create_app
@@ -249,4 +250,31 @@ def test_a_host_no_longer_allowed_is_not_sent_to(tmp_path: Path) -> None:
     finally:
         first.close()
         second.close()
+        receiver.close()
+
+
+def test_the_documented_event_example_is_what_a_receiver_gets() -> None:
+    """openapi.yaml's accepted_invitation example, replayed: default seed and fixtures, the
+    clock frozen at its timestamp, the demo account invites jane-doe-42, who accepts."""
+    spec = yaml.safe_load((Path(__file__).parents[1] / "openapi.yaml").read_text())
+    post = spec["webhooks"]["accepted_invitation"]["post"]
+    example = post["requestBody"]["content"]["application/json"]["example"]
+    receiver = Receiver()
+    settings = Settings(clock=example["timestamp"], log_level="warning")
+    client = InProcessClient(create_app(settings), base_url="http://emulator")
+    demo = {"x-api-key": "demo_key"}
+    try:
+        body = {"account_id": "acc_demo", "url": receiver.url, "events": ["accepted_invitation"]}
+        assert client.post("/v2/webhooks", headers=demo, json=body).status_code == 200
+        invite = {
+            "account_id": "acc_demo",
+            "action": "invite",
+            "params": {"identifier": "jane-doe-42"},
+        }
+        urn = client.post("/v2/network", headers=demo, json=invite).json()["data"]["invitation_urn"]
+        respond = f"/_emulator/accounts/acc_demo/invitations/{urn.rsplit(':', 1)[1]}/respond"
+        assert client.post(respond, json={"response": "accept"}).status_code == 200
+        assert receiver.wait(1) == [example]
+    finally:
+        client.close()
         receiver.close()
