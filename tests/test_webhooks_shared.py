@@ -3,6 +3,8 @@ event once (the lease), and a hosted webhook's SSE stream, served by uvicorn on 
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -25,6 +27,7 @@ from tests.support.servers import free_port
 
 TENANT = {"api_key": "shared_key", "credits": None, "accounts": [{"account_id": "acc_shared"}]}
 KEY = {"x-api-key": "shared_key"}
+START = "2026-04-26T10:35:00Z"
 
 
 def test_two_emulators_on_one_state_deliver_each_event_once(tmp_path: Path) -> None:
@@ -184,6 +187,12 @@ def test_a_server_with_two_workers_delivers_each_event_once(tmp_path: Path) -> N
         server.stop()
 
 
+def _count(state: str, sql: str) -> int:
+    with contextlib.closing(sqlite3.connect(state)) as db:
+        (count,) = db.execute(sql).fetchone()
+    return int(count)
+
+
 def _emit(client: InProcessClient, account_id: str, api_key: str, key: str) -> None:
     hooks = client.app.state.webhooks
 
@@ -277,4 +286,34 @@ def test_the_documented_event_example_is_what_a_receiver_gets() -> None:
         assert receiver.wait(1) == [example]
     finally:
         client.close()
+        receiver.close()
+
+
+def test_a_delivery_whose_event_is_gone_is_ended_unsent(tmp_path: Path) -> None:
+    """Queued while no process sent (the only sender stopped), then purged 24 emulated hours
+    on: the next sender finds no event, and ends the delivery without a POST."""
+    state = str(tmp_path / "state.sqlite3")
+    receiver = Receiver()
+    settings = Settings(seed="p", log_level="warning", workers=2, state=state, clock=START)
+    first = InProcessClient(create_app(settings), base_url="http://one")
+    second = InProcessClient(create_app(settings), base_url="http://two")
+    try:
+        assert first.post("/_emulator/keys", json=TENANT).status_code == 201
+        body = {"account_id": "acc_shared", "url": receiver.url}
+        assert first.post("/v2/webhooks", headers=KEY, json=body).status_code == 200
+        first.app.state.webhooks.dispatcher.close()
+        _emit(first, "acc_shared", "shared_key", "purged-1")
+        moved = first.post("/_emulator/clock?api_key=shared_key", json={"advance_s": 86401})
+        assert moved.status_code == 200  # its sweep purged the event
+        queued = "SELECT COUNT(*) FROM webhook_deliveries"
+        assert _count(state, queued) == 1
+        second.app.state.webhooks.dispatcher.start()
+        deadline = time.monotonic() + 10
+        while _count(state, queued):  # the sender ends it
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert (receiver.connections, _attempts(first, 0)) == (0, [])
+    finally:
+        first.close()
+        second.close()
         receiver.close()
