@@ -722,23 +722,23 @@ def test_foreign_account_is_not_found_on_get(client: TestClient) -> None:
 MALFORMED_HTTP = {
     "request-line": (b"GARBAGE\r\n\r\n", "unknown"),
     "header-without-colon": (
-        b"GET /v2/credits HTTP/1.1\r\nHost: e\r\nno colon here\r\n\r\n",
+        b"GET /v2/credits HTTP/1.1\r\nHost: localhost\r\nno colon here\r\n\r\n",
         "get_credits",
     ),
     "space-in-header-name": (
-        b"GET /v2/credits HTTP/1.1\r\nHost: e\r\nx api-key: k\r\n\r\n",
+        b"GET /v2/credits HTTP/1.1\r\nHost: localhost\r\nx api-key: k\r\n\r\n",
         "get_credits",
     ),
     "content-length-not-a-number": (
-        b"POST /v2/network HTTP/1.1\r\nHost: e\r\nContent-Length: ten\r\n\r\n{}",
+        b"POST /v2/network HTTP/1.1\r\nHost: localhost\r\nContent-Length: ten\r\n\r\n{}",
         "network",
     ),
     "bad-chunk-size": (
-        b"POST /v2/network HTTP/1.1\r\nHost: e\r\nx-api-key: demo_key\r\n"
+        b"POST /v2/network HTTP/1.1\r\nHost: localhost\r\nx-api-key: demo_key\r\n"
         b"Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
         "network",
     ),
-    "http-version": (b"GET /v2/credits HTTP/7.3\r\nHost: e\r\n\r\n", "get_credits"),
+    "http-version": (b"GET /v2/credits HTTP/7.3\r\nHost: localhost\r\n\r\n", "get_credits"),
 }
 
 
@@ -792,7 +792,9 @@ def test_malformed_http_is_answered_in_the_envelope(
 
 @pytest.mark.slow
 def test_malformed_http_on_the_control_plane_is_in_its_shape(live: LiveServer) -> None:
-    request = b"PATCH /_emulator/keys/demo_key HTTP/1.1\r\nHost: e\r\nContent-Length: x\r\n\r\n"
+    request = (
+        b"PATCH /_emulator/keys/demo_key HTTP/1.1\r\nHost: localhost\r\nContent-Length: x\r\n\r\n"
+    )
     response = _raw_exchange(live, request)
     assert response.status_code == 400
     assert response.json() == {"error": {"code": "INVALID_PARAMS", "message": MALFORMED}}
@@ -803,7 +805,8 @@ def test_a_websocket_upgrade_is_answered_as_plain_http(live: LiveServer) -> None
     """No route speaks WebSocket: the Upgrade is ignored and the request answered as any other
     (uvicorn would otherwise answer a bare text/plain 403 of its own)."""
     request = (
-        b"GET /v2/credits HTTP/1.1\r\nHost: e\r\nx-api-key: demo_key\r\nUpgrade: websocket\r\n"
+        b"GET /v2/credits HTTP/1.1\r\nHost: localhost\r\nx-api-key: demo_key\r\n"
+        b"Upgrade: websocket\r\n"
         b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
         b"Sec-WebSocket-Version: 13\r\n\r\n"
     )

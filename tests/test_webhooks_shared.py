@@ -38,8 +38,8 @@ def test_two_emulators_on_one_state_deliver_each_event_once(tmp_path: Path) -> N
         state=str(tmp_path / "state.sqlite3"), webhook_sweep_s=0.2,
     )  # fmt: skip
     receiver = Receiver()
-    first = InProcessClient(create_app(settings), base_url="http://one")
-    second = InProcessClient(create_app(settings), base_url="http://two")
+    first = InProcessClient(create_app(settings), base_url="http://emulator")
+    second = InProcessClient(create_app(settings), base_url="http://emulator")
     try:
         assert first.post("/_emulator/keys", json=TENANT).status_code == 201
         made = first.post(
@@ -245,8 +245,8 @@ def test_a_host_no_longer_allowed_is_not_sent_to(tmp_path: Path) -> None:
     receiver = Receiver()
     loose = Settings(seed="h", log_level="warning", workers=2, state=state, webhook_hosts=["*"])
     strict = loose.model_copy(update={"webhook_hosts": ["localhost"]})
-    first = InProcessClient(create_app(loose), base_url="http://one")
-    second = InProcessClient(create_app(strict), base_url="http://two")
+    first = InProcessClient(create_app(loose), base_url="http://emulator")
+    second = InProcessClient(create_app(strict), base_url="http://emulator")
     try:
         assert first.post("/_emulator/keys", json=TENANT).status_code == 201
         body = {"account_id": "acc_shared", "url": receiver.url}
@@ -295,8 +295,8 @@ def test_a_delivery_whose_event_is_gone_is_ended_unsent(tmp_path: Path) -> None:
     state = str(tmp_path / "state.sqlite3")
     receiver = Receiver()
     settings = Settings(seed="p", log_level="warning", workers=2, state=state, clock=START)
-    first = InProcessClient(create_app(settings), base_url="http://one")
-    second = InProcessClient(create_app(settings), base_url="http://two")
+    first = InProcessClient(create_app(settings), base_url="http://emulator")
+    second = InProcessClient(create_app(settings), base_url="http://emulator")
     try:
         assert first.post("/_emulator/keys", json=TENANT).status_code == 201
         body = {"account_id": "acc_shared", "url": receiver.url}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import socket
 import sys
@@ -78,14 +79,38 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+FD_RESERVE = 64  # descriptors kept for the store, logs and the metrics' files
+
+
+def raise_open_files() -> int:
+    """The open-file soft limit raised to the hard one (1024 is a common soft default: as
+    many idle sockets and every new client met "connection reset"); the soft limit now."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):  # a platform that refuses it keeps its limit
+            pass
+    return soft
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     settings = load_settings(argv)
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
     from linkup_emulator.main import build, long_lived, run_sync
-    from linkup_emulator.server import EnvelopeHttpToolsProtocol
+    from linkup_emulator.server import EnvelopeHttpToolsProtocol, Server
 
+    open_files = raise_open_files()
+    if settings.max_connections > open_files - FD_RESERVE:
+        settings = settings.model_copy(update={"max_connections": max(1, open_files - FD_RESERVE)})
+        sys.stderr.write(
+            f"linkup-emulator: --max-connections lowered to {settings.max_connections}:"
+            f" the open-file limit is {open_files}\n"
+        )
     _export(settings)
     metrics_dir = None
     if settings.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
@@ -104,6 +129,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         http=EnvelopeHttpToolsProtocol,  # its malformed-request 400 in the envelope too
         ws="none",  # no WebSocket route exists: an Upgrade header is just a header
         server_header=False,
+        # Docker kills 10 s after SIGTERM: requests in flight get this long, then the store
+        # is closed cleanly (a delayed request could otherwise hold the stop for 30 s).
+        timeout_graceful_shutdown=settings.shutdown_timeout_s,
     )
     sock = _listen(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
@@ -120,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 shutil.rmtree(metrics_dir, ignore_errors=True)
     else:
         long_lived()
-        uvicorn.Server(config).run(sockets=[sock])
+        Server(config).run(sockets=[sock])
 
 
 if __name__ == "__main__":

@@ -45,11 +45,24 @@ class SystemClock:
         return time.time()
 
 
+class SteadyClock:
+    """Real time that never goes backwards: the wall clock as it read at the start, carried
+    on by the monotonic clock. A wall clock stepped back (NTP, a VM resumed, a hand) would
+    step every emulated time back with it (a rate window of the future answered
+    Retry-After: 3660); slews and steps after the start don't reach it."""
+
+    def __init__(self) -> None:
+        self._anchor = time.time() - time.monotonic()
+
+    def now(self) -> float:
+        return self._anchor + time.monotonic()
+
+
 class EmulatedClock:
-    """The emulated time of this process: the store's clock state over a wall clock."""
+    """The emulated time of this process: the store's clock state over a steady wall clock."""
 
     def __init__(self, wall: Clock | None = None) -> None:
-        self.wall = wall or SystemClock()
+        self.wall = wall or SteadyClock()
         self.state = SYSTEM_CLOCK
 
     def observe(self, state: ClockState) -> None:

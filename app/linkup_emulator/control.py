@@ -4,7 +4,7 @@ clock and accounts' networks."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
@@ -68,6 +68,19 @@ def mask(api_key: str | None) -> str | None:
         return None
     shown = api_key[-4:] if len(api_key) > 4 else ""
     return "*" * (len(api_key) - len(shown)) + shown
+
+
+KEY_PATHS = ("/_emulator/keys/",)
+
+
+def masked_path(path: str) -> str:
+    """A request path with the api key in it masked (GET/PATCH /_emulator/keys/{key}), for
+    the access log."""
+    for prefix in KEY_PATHS:
+        if path.startswith(prefix):
+            key, slash, rest = path[len(prefix) :].partition("/")
+            return prefix + (mask(key) or "") + slash + rest
+    return path
 
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -171,11 +184,32 @@ async def journal(emulator: Emulator, query: Mapping[str, str]) -> dict[str, obj
 
 
 def fault_item(rule: FaultRule) -> dict[str, object]:
-    return {"id": rule.id, **rule.spec.model_dump(mode="json"), "matched": rule.matched}
+    """A rule as the control plane shows it: its match's api_key masked, as everywhere."""
+    item: dict[str, Any] = rule.spec.model_dump(mode="json")
+    match = item.get("match")
+    if isinstance(match, dict) and match.get("api_key") is not None:
+        match["api_key"] = mask(match["api_key"])
+    return {"id": rule.id, **item, "matched": rule.matched}
+
+
+# Every v2 call is matched against the rules of its key and the rules of no key: caps keep
+# that work (and a scan of GET /_emulator/faults) small whatever a client adds.
+MAX_FAULTS = 1000
+MAX_FAULTS_PER_KEY = 100
 
 
 async def add_fault(emulator: Emulator, raw: bytes | None) -> dict[str, object]:
-    return fault_item(await emulator.store.fault_add(parse(FaultSpec, raw)))
+    spec = parse(FaultSpec, raw)
+    rules = await emulator.store.faults(None)
+    if len(rules) >= MAX_FAULTS:
+        raise Conflict(f"there are {MAX_FAULTS} fault rules already, the most kept; delete some")
+    key = spec.match.api_key
+    if key is not None and sum(r.spec.match.api_key == key for r in rules) >= MAX_FAULTS_PER_KEY:
+        raise Conflict(
+            f"this api_key has {MAX_FAULTS_PER_KEY} fault rules already, the most kept per key;"
+            " delete some"
+        )
+    return fault_item(await emulator.store.fault_add(spec))
 
 
 def _key_filter(api_key: str | None) -> str | None:

@@ -92,6 +92,7 @@ class Trace:
     credits: int = 0
     injected: bool = False
     now: float | None = None  # the request's emulated time, once its tenant is known
+    generation: int | None = None  # the tenant's life the call read (store/base.py Tenant)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +168,7 @@ class Emulator:
         if tenant is None:
             raise InvalidApiKey(MSG_INVALID_API_KEY)
         trace.api_key = api_key
+        trace.generation = tenant.generation
         trace.now = self.clock.now(tenant.clock_offset)
         return found
 
@@ -189,7 +191,9 @@ class Emulator:
 
         limit = self.policy.rate_limit_of(tenant)
         if limit:
-            hit = await self.store.hit_rate(api_key, limit, RATE_WINDOW_S, now)
+            hit = await self.store.hit_rate(
+                api_key, limit, RATE_WINDOW_S, now, generation=tenant.generation
+            )
             if not hit.allowed:
                 raise RateLimited(
                     MSG_RATE_LIMITED.format(limit=limit, retry_after=hit.retry_after),
@@ -309,7 +313,15 @@ class Emulator:
             # 7b: the action's own refusals; a plan read from a graph another call has since
             # changed is made again from the new one.
             plan = action.plan(Context(account, self.generator, found.now, graph), params)
-            debit = Debit(account.api_key, account_id, name, plan.cost, plan.changes, epoch)
+            debit = Debit(
+                account.api_key,
+                account_id,
+                name,
+                plan.cost,
+                plan.changes,
+                epoch,
+                generation=found.tenant.generation,
+            )
             charge = await self.store.apply(debit)  # 8, with the plan's changes, atomically
             if not charge.conflict:
                 break
@@ -394,7 +406,7 @@ class Emulator:
             injected=trace.injected,
             request_id=request_id,
         )
-        await self.store.record(entry, self.policy.journal_size)
+        await self.store.record(entry, self.policy.journal_size, generation=trace.generation)
         return entry
 
 

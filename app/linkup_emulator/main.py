@@ -22,6 +22,7 @@ from linkup_emulator import __version__, fixtures
 from linkup_emulator.api import control as control_routes
 from linkup_emulator.api import docs, network, paths
 from linkup_emulator.api.errors import api_error, control_error
+from linkup_emulator.api.guard import HostPolicy, RequestGuard
 from linkup_emulator.api.middleware import EnvelopeCORSMiddleware, Observability
 from linkup_emulator.clock import (
     SYSTEM_CLOCK,
@@ -42,6 +43,7 @@ from linkup_emulator.errors import (
     NotFound,
 )
 from linkup_emulator.generator import PeopleGenerator
+from linkup_emulator.limits import ConnectionLimits
 from linkup_emulator.observability.logging import configure_logging, log
 from linkup_emulator.observability.metrics import Metrics
 from linkup_emulator.settings import Settings, explain
@@ -143,7 +145,8 @@ def create_app(settings: Settings | None = None, *, wall: Clock | None = None) -
         run_sync(store.close())
         raise fixtures.FixtureError(f"{settings.fixtures}: {conflict}") from conflict
     policy = Policy(settings.seed, settings.rate_limit, settings.journal_size)
-    emulator = Emulator(policy, store, PeopleGenerator(settings.seed), EmulatedClock(wall))
+    people = PeopleGenerator(settings.seed, cache_bytes=settings.people_cache_mb * 2**20)
+    emulator = Emulator(policy, store, people, EmulatedClock(wall))
     webhooks = _webhooks(emulator, settings)
 
     @asynccontextmanager
@@ -171,6 +174,9 @@ def create_app(settings: Settings | None = None, *, wall: Clock | None = None) -
     app.state.admin_token = token.get_secret_value().encode() if token else None
     app.state.metrics = Metrics(app.state.admin_token or b"")
     app.state.started = time.monotonic()
+    app.state.limits = ConnectionLimits(
+        settings.max_connections, settings.head_timeout_s, settings.write_timeout_s
+    )
     # The v2 routes are answered by network.Fastpath; the rest by the router, from one table.
     for route in paths.ROUTES:
         if route in paths.V2_ROUTES:
@@ -187,7 +193,7 @@ def create_app(settings: Settings | None = None, *, wall: Clock | None = None) -
     app.add_exception_handler(ControlError, on_control_error)
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
-    # Middleware added last runs first: Observability, then CORS, then the v2 fast path.
+    # Middleware added last runs first: Observability, the guard, CORS, the v2 fast path.
     app.add_middleware(network.Fastpath)
     if settings.cors_origins:
         app.add_middleware(
@@ -198,6 +204,12 @@ def create_app(settings: Settings | None = None, *, wall: Clock | None = None) -
             allow_headers=["*"],
             expose_headers=["X-Request-Id", "X-Emulator-Version", "Retry-After"],
         )
+    app.add_middleware(
+        RequestGuard,
+        clock=emulator.clock,
+        hosts=HostPolicy(settings.allowed_hosts, settings.host),
+        trusted_origins=settings.cors_origins,
+    )
     app.add_middleware(Observability, emulator=emulator, metrics=app.state.metrics)
     return app
 

@@ -127,6 +127,87 @@ class Tenant:
         payload.update(body)
         return self.client.post("/v2/network", json=payload)
 
+    # The other /v2/network actions, over the account's graph (README, "The network").
+
+    def action(self, action: str, **params: Any) -> httpx.Response:
+        """POST /v2/network with this tenant's account; params left None are not sent."""
+        sent = {k: v for k, v in params.items() if v is not None}
+        body = {"account_id": self.account_id, "action": action, "params": sent}
+        return self.client.post("/v2/network", json=body)
+
+    def invite(
+        self,
+        profile_url: str | None = None,
+        *,
+        identifier: str | None = None,
+        message: str | None = None,
+    ) -> httpx.Response:
+        return self.action(
+            "invite", profile_url=profile_url, identifier=identifier, message=message
+        )
+
+    def accept(self, invitation: dict[str, Any]) -> httpx.Response:
+        """Accept an invitation as list_invitations shows it (its entity_urn and secret)."""
+        return self.action("accept", **_answer(invitation))
+
+    def decline(self, invitation: dict[str, Any]) -> httpx.Response:
+        return self.action("decline", **_answer(invitation))
+
+    def withdraw(self, invitation_id: str) -> httpx.Response:
+        """Withdraw a sent invitation: its bare id or either URN (list_sent's entity_urn)."""
+        return self.action("withdraw", invitation_id=invitation_id)
+
+    def check_invitation(self, profile_url: str) -> httpx.Response:
+        return self.action("check_invitation", profile_url=profile_url)
+
+    def list_connections(
+        self, count: int | None = None, offset: int | None = None, *, use_cache: bool | None = None
+    ) -> httpx.Response:
+        return self.action("list_connections", count=count, offset=offset, use_cache=use_cache)
+
+    def list_invitations(
+        self,
+        count: int | None = None,
+        offset: int | None = None,
+        invitation_type: str | None = None,
+    ) -> httpx.Response:
+        return self.action(
+            "list_invitations", count=count, offset=offset, invitation_type=invitation_type
+        )
+
+    def list_sent(
+        self,
+        count: int | None = None,
+        offset: int | None = None,
+        invitation_type: str | None = None,
+    ) -> httpx.Response:
+        return self.action("list_sent", count=count, offset=offset, invitation_type=invitation_type)
+
+    # The network from the control plane (SPEC 2.2).
+
+    def network(self) -> dict[str, Any]:
+        """Counts and the pending invitations both ways, with their fates."""
+        response = self.client.get(f"/_emulator/accounts/{self.account_id}/network")
+        response.raise_for_status()
+        view: dict[str, Any] = response.json()
+        return view
+
+    def arrive(self, profile_url: str | None = None) -> dict[str, Any]:
+        """A received invitation arrives now, from this member or a generated one."""
+        body = {} if profile_url is None else {"profile_url": profile_url}
+        response = self.client.post(f"/_emulator/accounts/{self.account_id}/invitations", json=body)
+        response.raise_for_status()
+        arrived: dict[str, Any] = response.json()
+        return arrived
+
+    def respond(self, invitation_id: str, response: str = "accept") -> dict[str, Any]:
+        """The member answers a sent invitation now: "accept" or "decline"."""
+        path = f"/_emulator/accounts/{self.account_id}/invitations/{invitation_id}/respond"
+        answered = self.client.post(path, json={"response": response})
+        answered.raise_for_status()
+        outcome: dict[str, Any] = answered.json()
+        return outcome
+
     def credits(self) -> int | None:
         balance: int | None = self.client.get("/v2/credits").json()["data"]["credits"]
         return balance
@@ -190,6 +271,21 @@ class Tenant:
             self.froze = False
 
 
+def _answer(invitation: dict[str, Any]) -> dict[str, Any]:
+    return {"entity_urn": invitation["entity_urn"], "shared_secret": invitation["shared_secret"]}
+
+
+# Marker options that belong to the tenant's account (its network, SPEC 3), not the tenant.
+ACCOUNT_OPTIONS = (
+    "connections",
+    "pending_received",
+    "pending_sent",
+    "acceptance_rate",
+    "weekly_invitation_limit",
+    "premium",
+)
+
+
 def _marker_options(request: pytest.FixtureRequest) -> dict[str, Any]:
     marker = request.node.get_closest_marker("linkup")
     return dict(marker.kwargs) if marker else {}
@@ -205,6 +301,7 @@ def _tenant_spec(request: pytest.FixtureRequest) -> dict[str, Any]:
         "pool_size": options.pop("pool_size", 1000),
         "status": options.pop("status", "active"),
     }
+    account.update({k: options.pop(k) for k in ACCOUNT_OPTIONS if k in options})
     spec = {"api_key": options.pop("api_key", f"key_{digest}"), "credits": 1000, "rate_limit": 0}
     spec.update(options)
     spec["accounts"] = [account]

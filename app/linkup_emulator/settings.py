@@ -13,6 +13,10 @@ from linkup_emulator.models import first_problem
 from linkup_emulator.resources import DEFAULT_FIXTURES
 
 ENV_PREFIX = "EMULATOR_"
+# The loopback names; `emulator`, compose.yaml's service name and the in-process client's
+# host; `testserver`, Starlette's TestClient's. DNS rebinding needs a name the attacker's DNS
+# answers, which no single-label name is: these are safe to serve.
+DEFAULT_ALLOWED_HOSTS = ("localhost", "*.localhost", "emulator", "testserver")
 
 
 class Settings(BaseSettings):
@@ -38,7 +42,8 @@ class Settings(BaseSettings):
         description="prefix of every Redis key (several emulators can share one Redis)",
     )
     admin_token: SecretStr | None = Field(None, description="bearer token guarding /_emulator")
-    journal_size: int = Field(10_000, ge=1, le=10_000_000, description="request journal bound")
+    # ~350 bytes a row in memory: the bound keeps the journal under ~350 MB.
+    journal_size: int = Field(10_000, ge=1, le=1_000_000, description="request journal bound")
     rate_limit: int = Field(300, ge=0, description="default requests per minute per key; 0 = off")
     log_level: Literal["debug", "info", "warning", "error", "critical"] = Field(
         "info", description="log level"
@@ -64,12 +69,33 @@ class Settings(BaseSettings):
         2.0, gt=0, le=3600, description="real seconds between sweeps for due events and charges"
     )
 
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_ALLOWED_HOSTS),
+        description="comma-separated Host names served ('*.example' for subdomains, '*' for"
+        " any); IP addresses and the bound host are always served",
+    )
+    max_connections: int = Field(
+        2048, ge=1, le=1_000_000, description="open connections per process; more are refused"
+    )
+    head_timeout_s: float = Field(
+        10.0, gt=0, le=3600, description="seconds a connection has to send a request's head"
+    )
+    write_timeout_s: float = Field(
+        30.0, gt=0, le=3600, description="seconds a client may leave a response unread"
+    )
+    shutdown_timeout_s: int = Field(
+        5, ge=0, le=3600, description="seconds in-flight requests get to finish on SIGTERM"
+    )
+    people_cache_mb: int = Field(
+        64, ge=1, le=65_536, description="MB of generated people kept per process"
+    )
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
 
-    @field_validator("cors_origins", "webhook_hosts", mode="before")
+    @field_validator("cors_origins", "allowed_hosts", "webhook_hosts", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         if isinstance(value, str):

@@ -150,9 +150,9 @@ def drive(t: Traffic) -> None:
     network = api("network", "network")
 
     def ask(client: Any = v2, account_id: str = account, count: int = 5, **headers: Any) -> Any:
-        body = m.NetworkRequest(
+        body = m.RecommendationsRequest(
             account_id=account_id,
-            action=m.NetworkRequestAction.RECOMMENDATIONS,
+            action="recommendations",
             params=m.RecommendationsParams(count=count),
         )
         return network.sync_detailed(client=client, body=body, **headers)
@@ -244,6 +244,79 @@ def drive(t: Traffic) -> None:
     )
     on = m.AccountPatch(status=m.AccountStatus.ACTIVE)
     expect(status.sync_detailed(account, client=control, body=on), 200, m.Account)
+
+    # -- the other /v2/network actions, over the account's graph
+    def act(body: Any) -> Any:
+        return network.sync_detailed(client=v2, body=body)
+
+    jane = "https://www.linkedin.com/in/jane-doe-42"
+    invited = expect(
+        act(m.InviteRequest(account, "invite", m.InviteParamsType0(profile_url=jane))),
+        200,
+        m.NetworkInviteSuccess,
+    )
+    assert invited.data.public_identifier == "jane-doe-42"
+    checked = act(
+        m.CheckInvitationRequest(
+            account, "check_invitation", m.CheckInvitationParamsType0(profile_url=jane)
+        )
+    )
+    kind = expect(checked, 200, m.NetworkCheckInvitationSuccess).data.invitation_type
+    assert kind.value == "SENT"
+    sent = expect(
+        act(m.ListSentRequest(account, "list_sent", m.ListSentParams(count=1))),
+        200,
+        m.NetworkListSentSuccess,
+    )
+    assert sent.data.invitations[0].entity_urn == invited.data.invitation_urn
+    withdrawn = act(
+        m.WithdrawRequest(account, "withdraw", m.WithdrawParams(invited.data.invitation_urn))
+    )
+    assert expect(withdrawn, 200, m.NetworkWithdrawSuccess).data.withdrawn is True
+    again = act(m.InviteRequest(account, "invite", m.InviteParamsType0(profile_url=jane)))
+    assert "CANT_RESEND_YET" in expect(again, 400, m.ErrorBadRequest).error.message
+    received = expect(
+        act(
+            m.ListInvitationsRequest(account, "list_invitations", m.ListInvitationsParams(count=2))
+        ),
+        200,
+        m.NetworkListInvitationsSuccess,
+    )
+    first, second = received.data.invitations
+    accept = m.AcceptParams(first.entity_urn, first.shared_secret)
+    expect(act(m.AcceptRequest(account, "accept", accept)), 200, m.NetworkAcceptSuccess)
+    decline = m.DeclineParams(second.entity_urn, second.shared_secret)
+    expect(act(m.DeclineRequest(account, "decline", decline)), 200, m.NetworkDeclineSuccess)
+    connections = expect(
+        act(
+            m.ListConnectionsRequest(account, "list_connections", m.ListConnectionsParams(count=1))
+        ),
+        200,
+        m.NetworkListConnectionsSuccess,
+    )
+    assert connections.data.connections[0].profile_url == first.sender.linkedin_url + "/"
+
+    # -- the network from the control plane
+    view = api("emulator", "read_network")
+    seen_network = expect(view.sync_detailed(account, client=control), 200, m.NetworkView)
+    assert seen_network.counts.pending_received == 10
+    expect(view.sync_detailed("acc_nobody", client=control), 404, m.ControlErrorNotFound)
+    arrive = api("emulator", "arrive_invitation")
+    arrived = expect(
+        arrive.sync_detailed(account, client=control, body=m.Arrival(profile_url=jane)),
+        201,
+        m.ArrivedInvitation,
+    )
+    twice = arrive.sync_detailed(account, client=control, body=m.Arrival(profile_url=jane))
+    expect(twice, 409, m.ControlErrorConflict)
+    assert arrived.entity_urn.startswith("urn:li:invitation:")
+    mine_sent = seen_network.sent[0].invitation_id
+    respond = api("emulator", "respond_to_invitation")
+    yes = m.InvitationAnswer(response=m.InvitationAnswerResponse.ACCEPT)
+    answered = respond.sync_detailed(account, mine_sent, client=control, body=yes)
+    assert expect(answered, 200, m.InvitationOutcome).outcome.value == "accepted"
+    gone = respond.sync_detailed(account, mine_sent, client=control, body=yes)
+    expect(gone, 404, m.ControlErrorNotFound)
     journal = api("emulator", "list_requests")
     rows = expect(journal.sync_detailed(client=control, api_key=key, limit=3), 200, m.JournalPage)
     assert len(rows.items) == 3

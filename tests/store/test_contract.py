@@ -502,3 +502,72 @@ async def test_a_durable_state_outlives_its_clients(name: str, tmp_path: Path) -
     assert await reopened.clock() == ClockState(frozen_at=42.0)
     assert (await reopened.tenant("k")).clock_offset == 7.0  # type: ignore[union-attr]
     await reopened.close()
+
+
+# -- a tenant's lives (issue 17: a call never touches state created after it began) ------------
+
+
+async def test_a_call_of_a_reset_tenants_last_life_debits_nothing(store: Store) -> None:
+    await store.create_tenant(tenant("k"))
+    before = (await store.lookup("k", None)).tenant
+    assert before is not None
+    assert await store.reset("k")
+    after = await store.tenant("k")
+    assert after is not None
+    assert after.generation != before.generation
+    stale = Debit("k", "acc_k", "recommendations", 10, generation=before.generation)
+    assert (await store.apply(stale)).gone
+    assert await money(store) == (1000, 0)
+    fresh = Debit("k", "acc_k", "recommendations", 10, generation=after.generation)
+    assert (await store.apply(fresh)).ok
+    assert await money(store) == (990, 10)
+
+
+async def test_a_full_reset_gives_every_tenant_a_new_life(store: Store) -> None:
+    await store.seed_fixtures([tenant("f")])
+    before = await store.tenant("f")
+    assert await store.reset(None)
+    after = await store.tenant("f")
+    assert before is not None
+    assert after is not None
+    assert after.generation != before.generation
+
+
+async def test_the_last_lifes_calls_leave_the_new_rate_window_alone(store: Store) -> None:
+    await store.create_tenant(tenant("k"))
+    old = await store.tenant("k")
+    assert old is not None
+    assert await store.reset("k")
+    for _ in range(3):  # in flight across the reset
+        assert (await store.hit_rate("k", 1, 60.0, 1000.0, generation=old.generation)).allowed
+    new = await store.tenant("k")
+    assert new is not None
+    assert (await store.hit_rate("k", 1, 60.0, 1000.0, generation=new.generation)).allowed
+    assert not (await store.hit_rate("k", 1, 60.0, 1001.0, generation=new.generation)).allowed
+
+
+async def test_a_window_that_starts_after_now_starts_again(store: Store) -> None:
+    await store.create_tenant(tenant("k"))
+    assert (await store.hit_rate("k", 1, 60.0, 5000.0)).allowed
+    stepped_back = await store.hit_rate("k", 1, 60.0, 5000.0 - 3600)  # the clock went back
+    assert stepped_back.allowed
+    assert stepped_back.retry_after <= 60
+
+
+async def test_a_journal_row_of_the_last_life_is_not_written(store: Store) -> None:
+    await store.create_tenant(tenant("k"))
+    old = await store.tenant("k")
+    assert old is not None
+    assert await store.reset("k")
+    await store.record(entry("k", n=1), 100, generation=old.generation)
+    await store.record(entry(None, n=2), 100, generation=None)
+    new = await store.tenant("k")
+    assert new is not None
+    await store.record(entry("k", n=3), 100, generation=new.generation)
+    rows, total = await store.journal(None, None, 10)
+    assert [e.request_id for _, e in rows] == ["r3", "r2"]
+    assert total == 2
+
+
+async def test_a_healthy_store_reports_no_problem(store: Store) -> None:
+    assert await store.problem() is None

@@ -19,14 +19,27 @@ from linkup_emulator.api.json import JSONBytes
 
 
 async def health(request: Request, emulator: EmulatorDep) -> Response:
+    """200 "ok", or 503 "unavailable" with the reason the store can't take writes (a full
+    disk, a deleted state file): Docker's HEALTHCHECK reads it."""
     uptime = round(time.monotonic() - request.app.state.started, 3)
-    return JSONBytes(
-        {"status": "ok", "version": __version__, "store": emulator.store.name, "uptime_s": uptime}
-    )
+    problem = await emulator.store.problem()
+    body: dict[str, object] = {
+        "status": "ok" if problem is None else "unavailable",
+        "version": __version__,
+        "store": emulator.store.name,
+        "uptime_s": uptime,
+    }
+    if problem is not None:
+        body["reason"] = problem
+        return JSONBytes(body, status_code=503)
+    return JSONBytes(body)
 
 
 async def reset(request: Request, emulator: EmulatorDep, _: AdminDep) -> Response:
-    return JSONBytes(await control.reset(emulator, request.query_params.get("api_key")))
+    api_key = request.query_params.get("api_key")
+    answer = await control.reset(emulator, api_key)
+    request.app.state.metrics.forget(api_key)  # the tenant's series go with it
+    return JSONBytes(answer)
 
 
 async def create_key(request: Request, emulator: EmulatorDep, _: AdminDep) -> Response:

@@ -18,11 +18,12 @@ from linkup_emulator import __version__
 from linkup_emulator.api.errors import body_for_path
 from linkup_emulator.api.paths import is_v2, label, local, route_action
 from linkup_emulator.clock import Clock
-from linkup_emulator.control import mask
+from linkup_emulator.control import mask, masked_path
 from linkup_emulator.emulator import Emulator, Trace
 from linkup_emulator.errors import MSG_INTERNAL_ERROR
-from linkup_emulator.observability.logging import access_line, access_log, log
+from linkup_emulator.observability.logging import STORE_ERRORS, access_line, access_log, log
 from linkup_emulator.observability.metrics import Metrics
+from linkup_emulator.store import StoreFailure
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _VERSION = __version__.encode()
@@ -58,30 +59,43 @@ class Observability:
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
+        message = MSG_INTERNAL_ERROR
         try:
             await self.app(scope, receive, send_with_headers)
+        except StoreFailure as failure:
+            # A full disk fails every call alike: its line once per burst, and the client
+            # told what failed (nothing was debited: the write was one transaction).
+            STORE_ERRORS.error("the store failed a write", reason=failure.reason)
+            message = f"{MSG_INTERNAL_ERROR}: {failure.reason}"
+            await self._failed(scope, send_with_headers, send, message, response_started)
         except Exception:
             log.exception("unexpected error", extra={"fields": {"request_id": request_id}})
-            state = scope.setdefault("state", {})
-            state["code"] = "INTERNAL_ERROR"
-            if not response_started:
-                trace = state.get("trace")
-                body = body_for_path(
-                    local(scope),
-                    "INTERNAL_ERROR",
-                    MSG_INTERNAL_ERROR,
-                    now=self.emulator.clock.now(),
-                    action=trace.action if trace else None,
-                )
-                await send_with_headers(
-                    {
-                        "type": "http.response.start",
-                        "status": 500,
-                        "headers": [(b"content-type", b"application/json")],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
+            await self._failed(scope, send_with_headers, send, message, response_started)
         await self._record(scope, status, request_id, time.perf_counter() - started)
+
+    async def _failed(
+        self, scope: Scope, send_with_headers: Send, send: Send, message: str, started: bool
+    ) -> None:
+        """The last-resort 500 in the path's shape, unless a response had begun."""
+        state = scope.setdefault("state", {})
+        state["code"] = "INTERNAL_ERROR"
+        if not started:
+            trace = state.get("trace")
+            body = body_for_path(
+                local(scope),
+                "INTERNAL_ERROR",
+                message,
+                now=self.emulator.clock.now(),
+                action=trace.action if trace else None,
+            )
+            await send_with_headers(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
 
     async def _record(self, scope: Scope, status: int, request_id: str, seconds: float) -> None:
         state = scope.get("state", {})
@@ -103,7 +117,7 @@ class Observability:
                 {
                     "request_id": request_id,
                     "method": scope["method"],
-                    "path": scope["path"],
+                    "path": masked_path(scope["path"]),
                     "status": status,
                     "code": code,
                     "api_key": mask(trace.api_key),

@@ -146,7 +146,12 @@ class Neighbourhood:
             # Product of two uniforms: mostly a few dozen, sometimes hundreds; the top of the
             # list (low positions) has the widest range, as PYMK ranks by shared network.
             span = (min(total, 400) - 3) * (2000 - min(position, 1000)) // 2000
-            count = 3 + (w[1] % (span + 1)) * (w[2] % (span + 1)) // span
+            if span > 0:
+                count = 3 + (w[1] % (span + 1)) * (w[2] % (span + 1)) // span
+            else:  # a fixture's handful of connections: any of them
+                count = 1 + w[1] % total
+        # A generated account has 50 or more connections; a fixture's may have fewer.
+        count = min(count, total)
         circle = min(total, CLOSE_CIRCLE)
         return count, (w[3] % circle) * (w[4] % circle) * (w[5] % circle) // (circle * circle)
 

@@ -124,7 +124,6 @@ class Graph:
 
     seed: str
     account: Account
-    pool: Pool
     generator: PeopleGenerator
     entries: dict[str, GraphEntry] = field(default_factory=dict)
     seq: int = 0
@@ -135,11 +134,16 @@ class Graph:
 
     @classmethod
     def of(cls, seed: str, account: Account, generator: PeopleGenerator) -> Graph:
-        net = account.network
-        pool = generator.pool(
-            account.account_id, account.country, account.pool_size, net.connections
+        return cls(seed, account, generator)
+
+    @property
+    def pool(self) -> Pool:
+        """The account's people, from the generator's cache each time: a graph kept here
+        must not keep its pool alive past the cache's bytes (issue 17)."""
+        account = self.account
+        return self.generator.pool(
+            account.account_id, account.country, account.pool_size, account.network.connections
         )
-        return cls(seed, account, pool, generator)
 
     @property
     def epoch(self) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 import orjson
@@ -112,3 +113,31 @@ def access_line(fields: dict[str, object]) -> None:
     record = logging.LogRecord(access_log.name, logging.INFO, "", 0, "request", None, None)
     record.fields = fields
     access_log.handle(record)
+
+
+class Burst:
+    """One error logged once per burst: the first at once (with its traceback, if any), the
+    repeats counted into one line per `every` seconds. A full disk fails every call; its
+    traceback each time was megabytes of log."""
+
+    def __init__(self, every: float = 10.0) -> None:
+        self.every = every
+        self._lock = threading.Lock()
+        self._logged_at: dict[str, float] = {}
+        self._repeats: dict[str, int] = {}
+
+    def error(self, message: str, *, exc_info: bool = False, **fields: object) -> None:
+        now = time.monotonic()
+        with self._lock:
+            last = self._logged_at.get(message)
+            if last is not None and now - last < self.every:
+                self._repeats[message] = self._repeats.get(message, 0) + 1
+                return
+            repeats = self._repeats.pop(message, 0)
+            self._logged_at[message] = now
+        if repeats:
+            fields["repeats"] = repeats  # since the last line of this message
+        log.error(message, exc_info=exc_info, extra={"fields": fields})
+
+
+STORE_ERRORS = Burst()

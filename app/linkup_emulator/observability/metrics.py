@@ -27,6 +27,10 @@ def tenant_label(api_key: str | None, secret: bytes = b"") -> str:
     return f"{mask(api_key)}#{digest}"
 
 
+MAX_TENANT_SERIES = 1000  # past it, credits add up under one "other" tenant label
+OTHER_TENANTS = "other"
+
+
 class Metrics:
     """Per-app metrics; with PROMETHEUS_MULTIPROC_DIR set (several workers) they add up."""
 
@@ -36,6 +40,8 @@ class Metrics:
         self._counters: dict[tuple[str, int, str | None], Counter] = {}
         self._histograms: dict[str, Histogram] = {}
         self._tenants: dict[str | None, Counter] = {}
+        self._names: dict[str | None, str] = {}  # each tenant's series label
+        self._other = False  # whether the "other" series exists
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "emulator_requests",
@@ -84,12 +90,32 @@ class Metrics:
         if credits:
             tenant = self._tenants.get(api_key)
             if tenant is None:
-                tenant = self._tenants[api_key] = self.credits.labels(
+                # A series per tenant, up to the cap: 20 000 tenants made a 3 MB scrape.
+                name = (
                     tenant_label(api_key, self._label_secret)
+                    if len(self._tenants) < MAX_TENANT_SERIES
+                    else OTHER_TENANTS
                 )
+                tenant = self._tenants[api_key] = self.credits.labels(name)
+                self._names[api_key] = name
+                self._other = self._other or name == OTHER_TENANTS
             tenant.inc(credits)
         if injected:
             self.injected.labels(code or "").inc()
+
+    def forget(self, api_key: str | None) -> None:
+        """A reset's tenant (None: every tenant) leaves the metrics with its series. (With
+        several workers, each worker's files keep theirs: prometheus-client can't remove a
+        series from them.)"""
+        keys = list(self._tenants) if api_key is None else [api_key]
+        for key in keys:
+            name = self._names.pop(key, None)
+            self._tenants.pop(key, None)
+            if name is not None and name != OTHER_TENANTS:
+                self.credits.remove(name)
+        if api_key is None and self._other:
+            self.credits.remove(OTHER_TENANTS)
+            self._other = False
 
     def exposition(self) -> tuple[bytes, str]:
         if self.multiprocess:

@@ -15,6 +15,7 @@ from linkup_emulator.store.base import (
     RateHit,
     Store,
     StoreConflict,
+    StoreFailure,
     Tenant,
     Usage,
 )
@@ -48,10 +49,12 @@ def open_store(url: str, *, processes: int = 1, prefix: str = "linkup:") -> Stor
         )
     import sqlite3
 
-    from linkup_emulator.store.sqlite import SqliteStore
+    from linkup_emulator.store.sqlite import SqliteStore, StateRefused
 
     try:
         return SqliteStore(url, exclusive=processes == 1)
+    except StateRefused as refused:
+        raise StoreUnavailable(str(refused)) from None
     except (sqlite3.Error, OSError) as error:
         raise StoreUnavailable(f"cannot open the state {url}: {error}") from error
 
@@ -96,6 +99,7 @@ __all__ = [
     "RateHit",
     "Store",
     "StoreConflict",
+    "StoreFailure",
     "StoreUnavailable",
     "Tenant",
     "Usage",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import orjson
@@ -29,6 +29,11 @@ class Tenant:
     rate_limit: int | None  # None: the server's default
     clock_offset: float = 0.0  # seconds this tenant's time runs ahead of the global clock
     display_credits: int | None = None  # what GET /v2/credits shows while unmetered
+    # Which life of the key this is: a reset or re-creation gives the tenant a new one, never
+    # used before. A call stamps it at its lookup; the store refuses its later writes (debit,
+    # rate count, journal row) once the tenant it read is gone, so a call never touches
+    # state created after it began. Not part of a tenant's value (equality).
+    generation: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +128,15 @@ class StoreConflict(Exception):
     """Fixtures that contradict the kept state (an account id owned by another key)."""
 
 
+class StoreFailure(Exception):
+    """The store's medium failed a write (a full disk, a deleted file): the message says
+    what, for the client's 500 and health's 503."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 @dataclass(frozen=True, slots=True)
 class Change:
     """One member's new state in an account's graph, applied only if nothing changed that
@@ -156,6 +170,7 @@ class Debit:
     changes: tuple[Change, ...] = ()
     epoch: str | None = None  # the account's epoch the plan read; another one refuses (gone)
     usage: bool = True  # False: a control-plane change, not a call (no use recorded)
+    generation: int | None = None  # the tenant's, as the call read it (None: any)
 
     def __post_init__(self) -> None:
         members = [change.member for change in self.changes]
@@ -286,11 +301,16 @@ class Store(HookStore, Protocol):
     async def graph_since(self, account_id: str, after: int) -> list[GraphEntry]:
         """The account's entries whose `seq` is above `after`, oldest change first."""
 
-    async def hit_rate(self, api_key: str, limit: int, window_s: float, now: float) -> RateHit:
-        """Count one request in the key's fixed window; `allowed` is False past `limit`."""
+    async def hit_rate(
+        self, api_key: str, limit: int, window_s: float, now: float, generation: int | None = None
+    ) -> RateHit:
+        """Count one request in the key's fixed window; `allowed` is False past `limit`. A
+        window that starts after `now` (the clock went back) starts again at `now`. Nothing
+        is counted (allowed) when the tenant is no longer of that `generation`."""
 
-    async def record(self, entry: JournalEntry, bound: int) -> None:
-        """Add a request to the journal, keeping the newest `bound` rows."""
+    async def record(self, entry: JournalEntry, bound: int, generation: int | None = None) -> None:
+        """Add a request to the journal, keeping the newest `bound` rows; not when the
+        entry's tenant is no longer of that `generation` (reset since the call read it)."""
 
     async def journal(
         self, api_key: str | None, account_id: str | None, limit: int
@@ -307,6 +327,9 @@ class Store(HookStore, Protocol):
 
     async def fault_hits(self, api_key: str, account_id: str | None, action: str) -> list[FaultHit]:
         """Count a match on every rule that matches, oldest first, retiring spent `times`."""
+
+    async def problem(self) -> str | None:
+        """Why the store can't take writes now (a full disk, a deleted file), or None."""
 
     async def reset(self, api_key: str | None) -> bool:
         """Back to the fixtures and the seeded clock (all), or one tenant back to how it was

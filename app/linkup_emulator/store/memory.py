@@ -48,13 +48,20 @@ class _Tenant:
     consumed: int = 0
     clock_offset: float = 0.0
     accounts: list[str] = field(default_factory=list)  # account ids, in listed order
+    generation: int = 0
 
     def public(self) -> Tenant:
         spec = self.spec
         # display_credits only while unmetered, the one time GET /v2/credits shows it
         shown = spec.display_credits if self.balance is None else None
         return Tenant(
-            spec.api_key, self.balance, self.consumed, self.rate_limit, self.clock_offset, shown
+            spec.api_key,
+            self.balance,
+            self.consumed,
+            self.rate_limit,
+            self.clock_offset,
+            shown,
+            self.generation,
         )
 
 
@@ -86,17 +93,24 @@ class MemoryStore(MemoryHooks):
         self._journal: deque[tuple[int, JournalEntry]] = deque()
         self._journal_id = 0  # ids keep growing across resets, as a file's do
         self._faults: dict[int, _Rule] = {}
+        # Rule numbers by their match's api_key (None: any key), oldest first; rebuilt after
+        # a change (rare: calls only read it, but for a `times` rule's last match).
+        self._fault_index: dict[str | None, list[int]] | None = None
         self._fault_id = 0
         self._graphs: dict[str, _Graph] = {}
         self._clock = self._initial_clock = SYSTEM_CLOCK
         self._clock_seeded = False
         self._hooks_reset(None)
         self._epochs = itertools.count(1)
+        self._generation = 0  # the last tenant generation given (never reused)
 
     # -- tenants -----------------------------------------------------------------------------
 
     def _insert(self, spec: TenantSpec, runtime: bool, born: float) -> None:
-        tenant = _Tenant(spec, runtime, spec.credits, spec.rate_limit, born)
+        self._generation += 1
+        tenant = _Tenant(
+            spec, runtime, spec.credits, spec.rate_limit, born, generation=self._generation
+        )
         self._tenants[spec.api_key] = tenant
         for account in spec.accounts:
             self._add_account(tenant, account)
@@ -117,6 +131,7 @@ class MemoryStore(MemoryHooks):
         self._journal = deque(row for row in self._journal if row[1].api_key != api_key)
         self._faults = {n: r for n, r in self._faults.items() if r.spec.match.api_key != api_key}
         self._hooks_reset(api_key)
+        self._fault_index = None
 
     async def seed_fixtures(self, tenants: list[TenantSpec], born: float | None = None) -> None:
         with self._lock:
@@ -245,7 +260,7 @@ class MemoryStore(MemoryHooks):
     async def apply(self, debit: Debit) -> Charge:
         with self._lock:
             tenant = self._tenants.get(debit.api_key)
-            if tenant is None:
+            if tenant is None or not _same_life(tenant, debit.generation):
                 return Charge(ok=False, gone=True)
             if debit.epoch is not None:
                 account = self._accounts.get(debit.account_id)
@@ -289,10 +304,15 @@ class MemoryStore(MemoryHooks):
             start = bisect.bisect_right(log, after, key=lambda e: e.seq)
             return [e for e in log[start:] if members[e.member] is e]
 
-    async def hit_rate(self, api_key: str, limit: int, window_s: float, now: float) -> RateHit:
+    async def hit_rate(
+        self, api_key: str, limit: int, window_s: float, now: float, generation: int | None = None
+    ) -> RateHit:
         with self._lock:
+            tenant = self._tenants.get(api_key)
+            if generation is not None and (tenant is None or tenant.generation != generation):
+                return RateHit(allowed=True, retry_after=1)  # a call from the tenant's last life
             start, count = self._windows.get(api_key, (now, 0))
-            if now >= start + window_s:
+            if now >= start + window_s or now < start:
                 start, count = now, 0
             count += 1
             self._windows[api_key] = (start, count)
@@ -302,8 +322,12 @@ class MemoryStore(MemoryHooks):
 
     # -- journal ------------------------------------------------------------------------------
 
-    async def record(self, entry: JournalEntry, bound: int) -> None:
+    async def record(self, entry: JournalEntry, bound: int, generation: int | None = None) -> None:
         with self._lock:
+            if generation is not None and entry.api_key is not None:
+                tenant = self._tenants.get(entry.api_key)
+                if tenant is None or tenant.generation != generation:
+                    return  # its tenant was reset after the call read it
             self._journal_id += 1
             self._journal.append((self._journal_id, entry))
             while len(self._journal) > bound:
@@ -327,6 +351,7 @@ class MemoryStore(MemoryHooks):
         with self._lock:
             self._fault_id += 1
             rule = self._faults[self._fault_id] = _Rule(spec, 0, spec.times)
+            self._fault_index = None
             return FaultRule(fault_id(self._fault_id), spec, rule.matched, rule.remaining)
 
     async def faults(self, api_key: str | None) -> list[FaultRule]:
@@ -350,19 +375,31 @@ class MemoryStore(MemoryHooks):
                 doomed = [number] if number in self._faults else []
             for number in doomed:
                 del self._faults[number]
+            self._fault_index = None
             return len(doomed)
+
+    def _rules_of(self, api_key: str) -> list[int]:
+        """The numbers of the rules that may match this key, oldest first."""
+        index = self._fault_index
+        if index is None:
+            index = self._fault_index = {}
+            for number in sorted(self._faults):
+                index.setdefault(self._faults[number].spec.match.api_key, []).append(number)
+        return sorted([*index.get(api_key, ()), *index.get(None, ())])
 
     async def fault_hits(self, api_key: str, account_id: str | None, action: str) -> list[FaultHit]:
         hits = []
         with self._lock:
-            for number, rule in sorted(self._faults.items()):
-                if not matches(rule.spec, api_key, account_id, action):
+            for number in self._rules_of(api_key):
+                rule = self._faults.get(number)
+                if rule is None or not matches(rule.spec, api_key, account_id, action):
                     continue
                 rule.matched += 1
                 if rule.remaining is not None:
                     rule.remaining -= 1
                     if rule.remaining == 0:
                         del self._faults[number]
+                        self._fault_index = None
                 public = FaultRule(fault_id(number), rule.spec, rule.matched, rule.remaining)
                 hits.append(FaultHit(public, rule.matched))
         return hits
@@ -379,6 +416,7 @@ class MemoryStore(MemoryHooks):
                 self._windows.clear()
                 self._journal.clear()
                 self._faults.clear()
+                self._fault_index = None
                 self._fault_id = 0
                 self._graphs.clear()
                 self._hooks_reset(None)
@@ -393,5 +431,12 @@ class MemoryStore(MemoryHooks):
             self._insert(found.spec, found.runtime, found.born)
             return True
 
+    async def problem(self) -> str | None:
+        return None  # memory takes every write
+
     async def close(self) -> None:
         """Nothing to release: the state goes with the process."""
+
+
+def _same_life(tenant: _Tenant, generation: int | None) -> bool:
+    return generation is None or tenant.generation == generation

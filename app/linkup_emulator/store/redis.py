@@ -106,7 +106,10 @@ def _clock(frozen: bytes | None, offset: bytes | None) -> ClockState:
 
 
 def _tenant(
-    api_key: str, row: Sequence[bytes | None], display: bytes | None = None
+    api_key: str,
+    row: Sequence[bytes | None],
+    display: bytes | None = None,
+    generation: bytes | None = None,
 ) -> Tenant | None:
     balance, consumed, rate_limit, offset = row[:4]
     if consumed is None:
@@ -114,7 +117,13 @@ def _tenant(
     # display_credits only while unmetered: the one time GET /v2/credits shows it.
     shown = _int(display) if _int(balance) is None else None
     return Tenant(
-        api_key, _int(balance), int(consumed), _int(rate_limit), float(offset or 0), shown
+        api_key,
+        _int(balance),
+        int(consumed),
+        _int(rate_limit),
+        float(offset or 0),
+        shown,
+        int(generation or 0),
     )
 
 
@@ -179,7 +188,8 @@ GRAPH_SINCE = _Script(lua.GRAPH_SINCE, reads=True)
 HIT_RATE = _Script(lua.HIT_RATE)
 # tenant() and clock() read one hash each: a script too, so they share the retry above.
 TENANT = _Script(
-    "return redis.call('HMGET', KEYS[1], 'balance', 'consumed', 'rate_limit', 'offset', 'display')",
+    "return redis.call('HMGET', KEYS[1], 'balance', 'consumed', 'rate_limit', 'offset',"
+    " 'display', 'gen')",
     reads=True,
 )
 CLOCK = _Script("return redis.call('HMGET', KEYS[1], 'frozen', 'offset')", reads=True)
@@ -313,12 +323,12 @@ class RedisStore(RedisHooks):
 
     async def tenant(self, api_key: str) -> Tenant | None:
         row = await self._run(TENANT, (self._tag(api_key) + "tenant",))
-        return _tenant(api_key, row, row[4])
+        return _tenant(api_key, row, row[4], row[5])
 
     async def lookup(self, api_key: str, account_id: str | None) -> Lookup:
         named = account_id is not None
         row = await self._run(LOOKUP, (), api_key, account_id or "", "1" if named else "0")
-        tenant = _tenant(api_key, row, row[14])
+        tenant = _tenant(api_key, row, row[14], row[19])
         account = None
         if row[4] is not None and account_id is not None:
             account = _account(account_id, row[4], row[5:11], row[15:19])
@@ -381,7 +391,8 @@ class RedisStore(RedisHooks):
         keys = (tag + "tenant", tag + "usage", f"{tag}g:{account}", f"{tag}a:{account}")
         changes = [v for c in debit.changes for v in (c.member, c.expected, c.record)]
         epoch, usage = debit.epoch or "", "1" if debit.usage else "0"
-        outcome = await self._run(APPLY, keys, debit.cost, account, epoch, usage, *changes)
+        life = "" if debit.generation is None else debit.generation
+        outcome = await self._run(APPLY, keys, debit.cost, account, epoch, usage, life, *changes)
         kind = outcome[0]
         if kind == b"ok":
             return Charge(ok=True)
@@ -410,15 +421,20 @@ class RedisStore(RedisHooks):
         ]
         return sorted(entries, key=lambda e: e.seq)
 
-    async def hit_rate(self, api_key: str, limit: int, window_s: float, now: float) -> RateHit:
-        key = self._tag(api_key) + "rate"
-        start, count = await self._run(HIT_RATE, (key,), _num(now), _num(window_s))
+    async def hit_rate(
+        self, api_key: str, limit: int, window_s: float, now: float, generation: int | None = None
+    ) -> RateHit:
+        tag = self._tag(api_key)
+        life = "" if generation is None else generation
+        start, count = await self._run(
+            HIT_RATE, (tag + "rate", tag + "tenant"), _num(now), _num(window_s), life
+        )
         retry_after = max(1, math.ceil(float(start) + window_s - now))
         return RateHit(allowed=int(count) <= limit, retry_after=retry_after)
 
     # -- journal ------------------------------------------------------------------------------
 
-    async def record(self, entry: JournalEntry, bound: int) -> None:
+    async def record(self, entry: JournalEntry, bound: int, generation: int | None = None) -> None:
         """The row is in Redis when this returns. Rows recorded while another write of this
         loop is on go together in the next one (a group commit): under load, one round trip
         writes many calls' rows."""
@@ -428,7 +444,8 @@ class RedisStore(RedisHooks):
             rows = self._rows[loop] = _Rows()
         account = NO_ACCOUNT if entry.account_id is None else _digest(entry.account_id)
         rows.keys.append(self._journal_key(entry.api_key))
-        rows.args += [account, orjson.dumps(entry)]
+        life = "" if generation is None or entry.api_key is None else generation
+        rows.args += [account, orjson.dumps(entry), life]
         if rows.done is None:
             rows.done = loop.create_future()
         done = rows.done
@@ -514,6 +531,13 @@ class RedisStore(RedisHooks):
         if api_key is None:
             return bool(await self._run(RESET_ALL, (), _glob(self.prefix)))
         return bool(await self._run(RESET_ONE, (), api_key))
+
+    async def problem(self) -> str | None:
+        try:
+            await (await self._client()).ping()
+        except redis.RedisError as error:
+            return f"Redis does not answer: {error}"
+        return None
 
     async def close(self) -> None:
         """Close this loop's client now; other loops' close theirs when they shut down."""

@@ -44,7 +44,8 @@ local function insert(api_key, spec, image, runtime, born)
   local img = cjson.decode(image)
   redis.call('HSET', t .. 'tenant', 'balance', img.credits, 'consumed', '0',
     'rate_limit', img.rate_limit, 'offset', '0.0', 'spec', spec, 'image', image,
-    'runtime', runtime, 'display', img.display, 'born', born or img.born)
+    'runtime', runtime, 'display', img.display, 'born', born or img.born,
+    'gen', redis.call('INCR', G .. 'generation'))
   for _, a in ipairs(img.accounts) do
     redis.call('RPUSH', t .. 'order', a[1])
     add_account(t, api_key, a)
@@ -67,7 +68,7 @@ end
 # clock. ARGV: prefix, api_key, account id ('' with ARGV[4] = '0': none named).
 LOOKUP = """
 local t = redis.call('HMGET', T(ARGV[2]) .. 'tenant', 'balance', 'consumed', 'rate_limit',
-  'offset', 'display')
+  'offset', 'display', 'gen')
 local out = {t[1], t[2], t[3], t[4], false, false, false, false, false, false, false, false}
 if ARGV[4] == '1' then
   local key, owner = account(ARGV[3])
@@ -87,6 +88,8 @@ out[12] = tostring(redis.call('ZCARD', G .. 'faults'))
 out[13] = clock[1]
 out[14] = clock[2]
 out[15] = t[5]
+for i = 16, 19 do if out[i] == nil then out[i] = false end end
+out[20] = t[6]
 return out
 """
 
@@ -209,12 +212,13 @@ return 1
 # The hot path's write: the tenant exists, every change's member is still at the version the
 # plan read, the balance covers the cost; then debit, count the use and apply the changes.
 # KEYS (one tenant's tag): tenant, usage, graph, account. ARGV: prefix, cost, account id, the
-# epoch the plan read ('' = any), '1' to count the use, then member, expected version, record
-# per change.
+# epoch the plan read ('' = any), '1' to count the use, the tenant's generation the call read
+# ('' = any), then member, expected version, record per change.
 APPLY = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'gone'} end
 if ARGV[4] ~= '' and redis.call('HGET', KEYS[4], 'epoch') ~= ARGV[4] then return {'gone'} end
-for i = 6, #ARGV, 3 do
+if ARGV[6] ~= '' and redis.call('HGET', KEYS[1], 'gen') ~= ARGV[6] then return {'gone'} end
+for i = 7, #ARGV, 3 do
   local v = redis.call('HGET', KEYS[3], 'v:' .. ARGV[i])
   if tonumber(v or '0') ~= tonumber(ARGV[i + 1]) then return {'conflict'} end
 end
@@ -230,7 +234,7 @@ if ARGV[5] == '1' then
   redis.call('HINCRBY', KEYS[2], 'n' .. ARGV[3], 1)
   redis.call('HINCRBY', KEYS[2], 'c' .. ARGV[3], ARGV[2])
 end
-for i = 6, #ARGV, 3 do
+for i = 7, #ARGV, 3 do
   local seq = redis.call('HINCRBY', KEYS[3], '#', 1)
   redis.call('HSET', KEYS[3], 'v:' .. ARGV[i], tonumber(ARGV[i + 1]) + 1, 's:' .. ARGV[i], seq,
     'r:' .. ARGV[i], ARGV[i + 2])
@@ -266,12 +270,15 @@ end
 return out
 """
 
-# Count a request in the key's fixed window, opening a new one when it has passed.
-# KEYS: the window. ARGV: prefix, now, window seconds.
+# Count a request in the key's fixed window, opening a new one when it has passed (or starts
+# after now: the clock went back). Nothing is counted for a call of the tenant's last life
+# (count 0). KEYS: the window, the tenant. ARGV: prefix, now, window seconds, generation.
 HIT_RATE = """
+if ARGV[4] ~= '' and redis.call('HGET', KEYS[2], 'gen') ~= ARGV[4] then return {ARGV[2], 0} end
 local w = redis.call('HMGET', KEYS[1], 'start', 'count')
 local start, count = w[1], tonumber(w[2] or '0')
-if not start or tonumber(ARGV[2]) >= tonumber(start) + tonumber(ARGV[3]) then
+local now = tonumber(ARGV[2])
+if not start or now >= tonumber(start) + tonumber(ARGV[3]) or now < tonumber(start) then
   start, count = ARGV[2], 0
 end
 count = count + 1
@@ -281,15 +288,20 @@ return {start, count}
 
 # Journal rows, each with the next id, each list kept to its bound: every row that arrived
 # while the last batch was being written (a group commit). KEYS: the id counter, the set of
-# lists, then each row's list. ARGV: prefix, bound, then account digest, entry JSON per row.
+# lists, then each row's list. ARGV: prefix, bound, then account digest, entry JSON and the
+# tenant's generation the call read ('' = any) per row. A row whose tenant was reset since is
+# not written (its tenant hash shares the list's tag: the list's name less 'journal').
 RECORD = """
 local bound = tonumber(ARGV[2])
-for i = 3, #ARGV, 2 do
-  local list = KEYS[2 + (i - 1) / 2]
-  local id = redis.call('INCR', KEYS[1])
-  redis.call('RPUSH', list, string.format('%016d', id) .. ARGV[i] .. ARGV[i + 1])
-  redis.call('LTRIM', list, -bound, -1)
-  redis.call('SADD', KEYS[2], list)
+for i = 3, #ARGV, 3 do
+  local list = KEYS[2 + i / 3]
+  local gen = ARGV[i + 2]
+  if gen == '' or redis.call('HGET', string.sub(list, 1, -8) .. 'tenant', 'gen') == gen then
+    local id = redis.call('INCR', KEYS[1])
+    redis.call('RPUSH', list, string.format('%016d', id) .. ARGV[i] .. ARGV[i + 1])
+    redis.call('LTRIM', list, -bound, -1)
+    redis.call('SADD', KEYS[2], list)
+  end
 end
 return 1
 """
@@ -389,7 +401,8 @@ for _, key in ipairs(redis.call('SMEMBERS', G .. 'tenants')) do
   if f[1] == '0' then table.insert(fixtures, {key, f[2], f[3], f[4]}) end
 end
 local init = redis.call('HMGET', G .. 'clock', 'init_frozen', 'init_offset', 'seeded')
-local keep = {[G .. 'journal_id'] = true, [G .. 'clock'] = true, [G .. 'epochs'] = true}
+local keep = {[G .. 'journal_id'] = true, [G .. 'clock'] = true, [G .. 'epochs'] = true,
+  [G .. 'generation'] = true}
 for _, key in ipairs(redis.call('KEYS', ARGV[2] .. '{*')) do
   if not keep[key] then redis.call('DEL', key) end
 end

@@ -13,7 +13,7 @@ import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import astuple
 
@@ -21,6 +21,7 @@ import orjson
 
 from linkup_emulator.clock import ClockState
 from linkup_emulator.models import DEFAULT_NETWORK, AccountSpec, FaultSpec, Network, TenantSpec
+from linkup_emulator.observability.logging import STORE_ERRORS
 from linkup_emulator.store.base import (
     Account,
     Charge,
@@ -32,6 +33,7 @@ from linkup_emulator.store.base import (
     Lookup,
     RateHit,
     StoreConflict,
+    StoreFailure,
     Tenant,
     Usage,
     born_at,
@@ -60,6 +62,10 @@ def _account(row: Sequence[object]) -> Account:
     return Account(*row[:8], network, row[9], row[10], row[11])  # type: ignore[arg-type, call-arg]
 
 
+# The schema as this version writes it. `PRAGMA user_version` holds its number; a file of an
+# older one is brought up to date at open by MIGRATIONS, one step a version, and a new column
+# is one more step there (and here). Version 0 is a file from before the number was kept.
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tenants (
     api_key TEXT PRIMARY KEY,
@@ -69,8 +75,14 @@ CREATE TABLE IF NOT EXISTS tenants (
     spec TEXT NOT NULL,
     runtime INTEGER NOT NULL,
     clock_offset REAL NOT NULL DEFAULT 0,
-    born REAL NOT NULL DEFAULT 0
+    born REAL NOT NULL DEFAULT 0,
+    generation INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS counters (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO counters (name, value) VALUES ('generation', 0);
 CREATE TABLE IF NOT EXISTS clock (
     id INTEGER PRIMARY KEY CHECK (id IN (0, 1)),  -- 0: what a full reset restores, 1: now
     frozen_at REAL,
@@ -113,6 +125,7 @@ CREATE TABLE IF NOT EXISTS journal (
     entry BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS journal_by_key ON journal(api_key, id);
+CREATE INDEX IF NOT EXISTS journal_by_account ON journal(account_id, id);
 CREATE TABLE IF NOT EXISTS graph (
     account_id TEXT NOT NULL,
     member TEXT NOT NULL,
@@ -131,7 +144,96 @@ CREATE TABLE IF NOT EXISTS faults (
     matched INTEGER NOT NULL DEFAULT 0,
     remaining INTEGER
 );
+CREATE INDEX IF NOT EXISTS faults_by_key ON faults(api_key);
 """
+
+
+def _to_1(db: sqlite3.Connection) -> None:
+    """A file from before the schema had a number, brought to the last unnumbered schema: the
+    clock's column, and the network's (tenants' birth, accounts' settings and epoch), if it
+    predates them."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(tenants)")}
+    if columns and "clock_offset" not in columns:  # a file from before the clock
+        db.execute("ALTER TABLE tenants ADD COLUMN clock_offset REAL NOT NULL DEFAULT 0")
+    if columns and "born" not in columns:  # a file from before the network
+        db.execute("ALTER TABLE tenants ADD COLUMN born REAL NOT NULL DEFAULT 0")
+        db.execute("ALTER TABLE accounts ADD COLUMN network TEXT")
+        db.execute("ALTER TABLE accounts ADD COLUMN epoch TEXT NOT NULL DEFAULT ''")
+
+
+def _to_2(db: sqlite3.Connection) -> None:
+    """Tenant generations (and their counter, made by SCHEMA); the indexes come with SCHEMA."""
+    db.execute("ALTER TABLE tenants ADD COLUMN generation INTEGER NOT NULL DEFAULT 0")
+
+
+# MIGRATIONS[n] takes a file of version n - 1 to version n.
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _to_1, 2: _to_2}
+OWN_TABLES = frozenset({"tenants", "clock", "accounts", "usage", "journal", "graph", "faults"})
+
+
+class StateRefused(Exception):
+    """A state file this version can't use: another application's, a newer version's, or
+    one missing a table's column or key. The message is the one line a start prints."""
+
+
+def _shape(db: sqlite3.Connection) -> dict[str, dict[str, int]]:
+    """Every table's columns and their place in its primary key (0: not in it)."""
+    tables = [
+        row[0]
+        for row in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
+    return {t: {r[1]: r[5] for r in db.execute(f"PRAGMA table_info('{t}')")} for t in tables}
+
+
+def _expected_shape() -> dict[str, dict[str, int]]:
+    db = sqlite3.connect(":memory:")
+    try:
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                db.execute(statement)
+        return _shape(db)
+    finally:
+        db.close()
+
+
+def _upgrade(db: sqlite3.Connection, path: str) -> None:
+    """Create, migrate or refuse the file (in the caller's transaction), then check that
+    every table has the columns and primary keys this version reads."""
+    (version,) = db.execute("PRAGMA user_version").fetchone()
+    tables = set(_shape(db))
+    if version > SCHEMA_VERSION:
+        raise StateRefused(
+            f"the state file {path} has schema version {version}, written by a newer"
+            f" linkup-emulator (this one reads up to {SCHEMA_VERSION})"
+        )
+    if tables and not tables & OWN_TABLES:
+        shown = ", ".join(sorted(tables)[:5])
+        raise StateRefused(
+            f"{path} is not a linkup-emulator state file (it holds the tables {shown});"
+            " give --state a new path or the emulator's own file"
+        )
+    if tables:
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            MIGRATIONS[step](db)
+    for statement in SCHEMA.split(";"):
+        if statement.strip():
+            db.execute(statement)
+    found = _shape(db)
+    for table, columns in _expected_shape().items():
+        have = found.get(table, {})
+        for column, key in columns.items():
+            if column not in have:
+                raise StateRefused(
+                    f"the state file {path} is broken: table {table} has no column {column}"
+                )
+            if key and not have[column]:
+                raise StateRefused(
+                    f"the state file {path} is broken: {column} is not part of the primary"
+                    f" key of table {table}"
+                )
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 USAGE_UPSERT = (
@@ -141,6 +243,7 @@ USAGE_UPSERT = (
 )
 FLUSH_ROWS = 256  # journal rows buffered before a write
 FLUSH_S = 0.1  # and the longest a row waits
+MIN_FREE = 64 * 1024  # free bytes under which health says the disk is full
 
 
 class SqliteStore(SqliteHooks):
@@ -154,30 +257,38 @@ class SqliteStore(SqliteHooks):
         self.path = path
         self._buffered = exclusive
         self._lock = threading.Lock()
-        self._pending: list[tuple[str | None, str | None, bytes]] = []
+        self._pending: list[tuple[str | None, str | None, bytes, int | None]] = []
+        self._identity: tuple[int, int] | None = None  # set once the file is open
         self._bound = 1
         self._timer: threading.Timer | None = None
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA foreign_keys = ON")
+        self._problem: str | None = None  # the last write's failure, until one succeeds
         # Writers from other processes queue on this lock, woken the moment it is free;
         # SQLite's own busy wait polls in sleeps of a millisecond and more (a p99 cliff).
-        self._flock = os.open(f"{path}-writer.lock", os.O_CREAT | os.O_RDWR, 0o644)
+        lock = f"{path}-writer.lock"
+        try:
+            self._flock = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
+        except OSError as error:
+            raise StateRefused(
+                f"cannot open the state's lock file {lock}: {error.strerror or error};"
+                " the state's folder must be writable"
+            ) from None
         weakref.finalize(self, os.close, self._flock)
-        # WAL lets workers read while one writes; NORMAL sync survives a killed process.
-        self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute("PRAGMA synchronous = NORMAL")
-        with self._tx() as db:
-            columns = {row[1] for row in db.execute("PRAGMA table_info(tenants)")}
-            if columns and "clock_offset" not in columns:  # a file from before the clock
-                db.execute("ALTER TABLE tenants ADD COLUMN clock_offset REAL NOT NULL DEFAULT 0")
-            if columns and "born" not in columns:  # a file from before the network
-                db.execute("ALTER TABLE tenants ADD COLUMN born REAL NOT NULL DEFAULT 0")
-                db.execute("ALTER TABLE accounts ADD COLUMN network TEXT")
-                db.execute("ALTER TABLE accounts ADD COLUMN epoch TEXT NOT NULL DEFAULT ''")
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            self._hooks_schema(db)
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+        try:
+            self._db.execute("PRAGMA foreign_keys = ON")
+            # WAL lets workers read while one writes; NORMAL sync survives a killed process.
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            with self._tx() as db:
+                _upgrade(db, path)
+                self._hooks_schema(db)
+        except BaseException:
+            self._db.close()
+            raise
+        # The file as opened: one deleted or replaced while the server runs is detected,
+        # rather than written into the void (the open descriptor keeps an unlinked file).
+        self._identity = _identity(path)
+        self._folder = os.path.dirname(os.path.abspath(path))
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -188,15 +299,29 @@ class SqliteStore(SqliteHooks):
     def _write(self) -> Iterator[sqlite3.Connection]:
         """An IMMEDIATE transaction (the write lock up front: no upgrade deadlocks), behind the
         cross-process writer lock of a file store. The caller holds self._lock."""
+        if self._identity is not None and _identity(self.path) != self._identity:
+            self._problem = (
+                f"the state file {self.path} was deleted or replaced while the server ran;"
+                " writes are refused until it is restarted"
+            )
+            raise StoreFailure(self._problem)
         fcntl.flock(self._flock, fcntl.LOCK_EX)
         try:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.OperationalError as error:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                self._problem = f"the state file {self.path} can't be written: {error}"
+                raise StoreFailure(self._problem) from error
+            self._problem = None
         finally:
             fcntl.flock(self._flock, fcntl.LOCK_UN)
 
@@ -210,9 +335,12 @@ class SqliteStore(SqliteHooks):
     def _insert_tenant(
         self, db: sqlite3.Connection, spec: TenantSpec, runtime: bool, born: float
     ) -> None:
+        (generation,) = db.execute(
+            "UPDATE counters SET value = value + 1 WHERE name = 'generation' RETURNING value"
+        ).fetchone()
         db.execute(
-            "INSERT INTO tenants (api_key, balance, consumed, rate_limit, spec, runtime, born)"
-            " VALUES (?, ?, 0, ?, ?, ?, ?)",
+            "INSERT INTO tenants (api_key, balance, consumed, rate_limit, spec, runtime, born,"
+            " generation) VALUES (?, ?, 0, ?, ?, ?, ?, ?)",
             (
                 spec.api_key,
                 spec.credits,
@@ -220,6 +348,7 @@ class SqliteStore(SqliteHooks):
                 spec.model_dump_json(),
                 int(runtime),
                 born,
+                generation,
             ),
         )
         for position, account in enumerate(spec.accounts):
@@ -308,8 +437,8 @@ class SqliteStore(SqliteHooks):
 
     async def tenant(self, api_key: str) -> Tenant | None:
         row = self._one(
-            f"SELECT t.api_key, t.balance, t.consumed, t.rate_limit, t.clock_offset, {_DISPLAY}"
-            " FROM tenants t WHERE t.api_key = ?",
+            f"SELECT t.api_key, t.balance, t.consumed, t.rate_limit, t.clock_offset, {_DISPLAY},"
+            " t.generation FROM tenants t WHERE t.api_key = ?",
             (api_key,),
         )
         return Tenant(*row) if row else None  # type: ignore[arg-type]
@@ -318,7 +447,7 @@ class SqliteStore(SqliteHooks):
         # One statement for the four reads every v2 request starts with.
         row = self._one(
             f"SELECT t.api_key, t.balance, t.consumed, t.rate_limit, t.clock_offset, {_DISPLAY},"
-            " EXISTS (SELECT 1 FROM faults), c.frozen_at, c.offset_s, "
+            " EXISTS (SELECT 1 FROM faults), c.frozen_at, c.offset_s, t.generation, "
             + _ACCOUNT_COLUMNS
             + " FROM clock c LEFT JOIN tenants t ON t.api_key = ?1"
             " LEFT JOIN accounts a ON a.account_id = ?2"
@@ -326,8 +455,8 @@ class SqliteStore(SqliteHooks):
             (api_key, account_id),
         )
         assert row is not None  # the clock's row is made with the schema
-        tenant = Tenant(*row[:6]) if row[0] is not None else None  # type: ignore[arg-type]
-        account = _account(row[9:]) if row[9] is not None else None
+        tenant = Tenant(*row[:6], row[9]) if row[0] is not None else None  # type: ignore[arg-type, call-arg]
+        account = _account(row[10:]) if row[10] is not None else None
         return Lookup(tenant, account, bool(row[6]), ClockState(row[7], row[8]))  # type: ignore[arg-type]
 
     # -- the clock ----------------------------------------------------------------------------
@@ -437,14 +566,15 @@ class SqliteStore(SqliteHooks):
             # The check and the debit are one statement: no reader can slip between them.
             debited = db.execute(
                 "UPDATE tenants SET balance = balance - ?1, consumed = consumed + ?1"
-                " WHERE api_key = ?2 AND (balance IS NULL OR balance >= ?1)",
-                (debit.cost, debit.api_key),
+                " WHERE api_key = ?2 AND (balance IS NULL OR balance >= ?1)"
+                " AND (?3 IS NULL OR generation = ?3)",
+                (debit.cost, debit.api_key, debit.generation),
             ).rowcount
             if not debited:
                 current = db.execute(
-                    "SELECT balance FROM tenants WHERE api_key = ?", (debit.api_key,)
+                    "SELECT balance, generation FROM tenants WHERE api_key = ?", (debit.api_key,)
                 ).fetchone()
-                if current is None:
+                if current is None or debit.generation not in (None, current[1]):
                     return Charge(ok=False, gone=True)
                 return Charge(ok=False, balance=current[0])
             if debit.usage:
@@ -483,32 +613,41 @@ class SqliteStore(SqliteHooks):
             ).fetchall()
         return [GraphEntry(*row) for row in rows]
 
-    async def hit_rate(self, api_key: str, limit: int, window_s: float, now: float) -> RateHit:
+    async def hit_rate(
+        self, api_key: str, limit: int, window_s: float, now: float, generation: int | None = None
+    ) -> RateHit:
+        # A window passed, or one that starts after now (the clock went back), starts anew.
+        fresh = "(?2 >= window_start + ?3 OR ?2 < window_start)"
         with self._tx() as db:
-            start, count = db.execute(
-                "INSERT INTO rate_windows (api_key, window_start, count) VALUES (?1, ?2, 1)"
+            row = db.execute(
+                "INSERT INTO rate_windows (api_key, window_start, count) SELECT ?1, ?2, 1"
+                " WHERE ?4 IS NULL OR EXISTS"
+                " (SELECT 1 FROM tenants WHERE api_key = ?1 AND generation = ?4)"
                 " ON CONFLICT (api_key) DO UPDATE SET"
-                " count = CASE WHEN ?2 >= window_start + ?3 THEN 1 ELSE count + 1 END,"
-                " window_start = CASE WHEN ?2 >= window_start + ?3 THEN ?2 ELSE window_start END"
+                f" count = CASE WHEN {fresh} THEN 1 ELSE count + 1 END,"
+                f" window_start = CASE WHEN {fresh} THEN ?2 ELSE window_start END"
                 " RETURNING window_start, count",
-                (api_key, now, window_s),
+                (api_key, now, window_s, generation),
             ).fetchone()
+        if row is None:  # a call from the tenant's last life: not counted in this one
+            return RateHit(allowed=True, retry_after=1)
+        start, count = row
         retry_after = max(1, math.ceil(start + window_s - now))
         return RateHit(allowed=count <= limit, retry_after=retry_after)
 
     # -- journal ------------------------------------------------------------------------------
 
-    async def record(self, entry: JournalEntry, bound: int) -> None:
+    async def record(self, entry: JournalEntry, bound: int, generation: int | None = None) -> None:
         """Rows are buffered and written in batches (by size, by timer, before any read or
         reset) while this process is the file's only user, so nothing can see them missing; a
         crash loses at most FLUSH_S of journal, never a debit. A file shared by workers gets
         every row at once, in one transaction, so every worker reads them all."""
-        row = (entry.api_key, entry.account_id, orjson.dumps(entry))
+        row = (entry.api_key, entry.account_id, orjson.dumps(entry), generation)
         with self._lock:
             self._pending.append(row)
             self._bound = bound
             if not self._buffered or len(self._pending) >= FLUSH_ROWS:
-                self._flush_locked()
+                self._flush_or_drop()
             elif self._timer is None:
                 self._timer = threading.Timer(FLUSH_S, self._flush)
                 self._timer.daemon = True
@@ -516,7 +655,18 @@ class SqliteStore(SqliteHooks):
 
     def _flush(self) -> None:
         with self._lock:
+            self._flush_or_drop()
+
+    def _flush_or_drop(self) -> None:
+        """A flush whose failure drops the batch (logged once per burst): the journal is a
+        record of calls, whose debits were written whole; a full disk must not fail calls
+        already answered, nor let the buffer grow."""
+        try:
             self._flush_locked()
+        except StoreFailure as failure:
+            dropped = len(self._pending)
+            self._pending.clear()
+            STORE_ERRORS.error("journal rows dropped", reason=failure.reason, rows=dropped)
 
     def _flush_locked(self) -> None:
         if self._timer is not None:
@@ -531,8 +681,13 @@ class SqliteStore(SqliteHooks):
         made before it are then reset with it, never left to land after it)."""
         if not self._pending:
             return
+        # A row whose tenant was reset since its call read it is not written: the reset has
+        # already happened for it (another process's, or one between the call and now).
         db.executemany(
-            "INSERT INTO journal (api_key, account_id, entry) VALUES (?, ?, ?)", self._pending
+            "INSERT INTO journal (api_key, account_id, entry) SELECT ?1, ?2, ?3"
+            " WHERE ?4 IS NULL OR ?1 IS NULL OR EXISTS"
+            " (SELECT 1 FROM tenants WHERE api_key = ?1 AND generation = ?4)",
+            self._pending,
         )
         (last,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM journal").fetchone()
         # Ids only grow, so the rows past the bound are exactly the oldest ones.
@@ -551,7 +706,7 @@ class SqliteStore(SqliteHooks):
             args.append(account_id)
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         with self._lock:
-            self._flush_locked()
+            self._flush_or_drop()  # a full disk still lets the journal be read
             rows = self._db.execute(
                 f"SELECT id, entry FROM journal{clause} ORDER BY id DESC LIMIT ?", (*args, limit)
             ).fetchall()
@@ -651,7 +806,37 @@ class SqliteStore(SqliteHooks):
             self._insert_tenant(db, spec, runtime=bool(row[1]), born=row[2])
             return True
 
+    async def problem(self) -> str | None:
+        if self._identity is not None and _identity(self.path) != self._identity:
+            return (
+                f"the state file {self.path} was deleted or replaced while the server ran;"
+                " restart the emulator"
+            )
+        if self._problem is not None:
+            return self._problem
+        try:
+            disk = os.statvfs(self._folder)
+        except OSError as error:
+            return f"the state file's folder can't be read: {error.strerror or error}"
+        if disk.f_bavail * disk.f_frsize < MIN_FREE:
+            return f"the disk holding {self.path} is full"
+        return None
+
     async def close(self) -> None:
         with self._lock:
-            self._flush_locked()
-            self._db.close()
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            try:
+                self._flush_or_drop()
+            finally:
+                self._db.close()
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    """The file's device and inode; None once it is gone."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
