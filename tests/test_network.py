@@ -123,7 +123,7 @@ def test_list_accounts_pages_in_fixture_order(client: TestClient) -> None:
     validate_response("get", "/v2/accounts", 200, body)
     ids = [item["account_id"] for item in body["data"]["items"]]
     assert ids[:2] == ["acc_demo", "acc_demo_fr"]
-    assert body["data"]["total"] == len(ids) == 7
+    assert body["data"]["total"] == len(ids) == 11
     assert (body["data"]["limit"], body["data"]["offset"]) == (50, 0)
     assert body["metadata"]["action"] == "list_accounts"
     page = client.get("/v2/accounts?limit=2&offset=1", headers=headers).json()["data"]
