@@ -128,7 +128,7 @@ def test_list_accounts_pages_in_fixture_order(client: TestClient) -> None:
     assert body["metadata"]["action"] == "list_accounts"
     page = client.get("/v2/accounts?limit=2&offset=1", headers=headers).json()["data"]
     assert [i["account_id"] for i in page["items"]] == ids[1:3]
-    assert page["total"] == 7
+    assert page["total"] == 11
     inactive = next(i for i in body["data"]["items"] if i["account_id"] == "acc_inactive")
     assert (inactive["is_active"], inactive["status"]) == (False, "inactive")
 
