@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # The npm tools the contract tests run (Redocly CLI, Spectral, Prism), pinned in tools/.
 TOOLS_STAMP := tools/node_modules/.installed-stamp
 
-.PHONY: install tools redis-server run check test lint format lock bench profile snapshot clean
+.PHONY: install tools redis-server chromium run check test lint format lock bench profile snapshot screenshots clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ redis-server:
 	command -v redis-server >/dev/null || [ "$$(id -u)" != 0 ] \
 		|| (apt-get update -qq && apt-get install -y -qq redis-server)
 
+# The dashboard's browser tests drive Debian's Chromium through Playwright (never `playwright
+# install`, which downloads a browser build): installed when missing by root, as redis-server.
+chromium:
+	command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] \
+		|| (apt-get update -qq && apt-get install -y -qq chromium)
+
 run: install
 	$(BIN)/linkup-emulator
 
@@ -48,7 +54,7 @@ check: install redis-server
 # package (and of the processes the slow tests start); the floor is what the suite reaches
 # today (97%), less a little.
 COVERAGE_FLOOR := 95
-test: lint tools redis-server
+test: lint tools redis-server chromium
 	$(BIN)/pytest -n auto --cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR)
 
 # constraints.txt from pyproject.toml: pins already there stay unless they no longer fit.
@@ -64,10 +70,15 @@ bench: install redis-server
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/plugin.py
+	$(BIN)/python bench/network.py
 
 profile: install
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/profile.py
+
+# The README's dashboard screenshots (docs/dashboard-*.png), taken by the browser tests.
+screenshots: install tools chromium
+	LINKUP_SCREENSHOTS=1 $(BIN)/pytest tests/ui/test_browser.py -q
 
 snapshot: install
 	$(BIN)/python -m linkup_emulator.generator.snapshot

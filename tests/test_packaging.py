@@ -359,6 +359,11 @@ def test_the_wheel_carries_the_contract_and_the_fixtures(tmp_path: Path) -> None
         assert {
             "linkup_emulator/openapi.yaml",
             "linkup_emulator/fixtures_default/default.yaml",
+            # the dashboard's templates and assets: nothing of it comes from another host
+            "linkup_emulator/api/ui/templates/base.html",
+            "linkup_emulator/api/ui/static/ui.css",
+            "linkup_emulator/api/ui/static/ui.js",
+            "linkup_emulator/api/ui/static/icon.svg",
         } <= names
         assert archive.read("linkup_emulator/openapi.yaml") == (REPO / "openapi.yaml").read_bytes()
         entry_points = next(name for name in names if name.endswith(".dist-info/entry_points.txt"))
@@ -376,8 +381,9 @@ from linkup_emulator.settings import Settings
 with TestClient(create_app(Settings(log_level="warning"))) as client:
     spec = client.get("/openapi.yaml")
     key = client.get("/_emulator/keys/demo_key")
+    ui = [client.get(p).status_code for p in ("/_emulator/ui", "/_emulator/ui/static/ui.js")]
 print(json.dumps([linkup_emulator.__file__, str(OPENAPI_PATH), str(DEFAULT_FIXTURES),
-                  spec.status_code, key.status_code]))
+                  spec.status_code, key.status_code, ui]))
 """
     site = tmp_path / "site"
     result = subprocess.run(
@@ -389,11 +395,11 @@ print(json.dumps([linkup_emulator.__file__, str(OPENAPI_PATH), str(DEFAULT_FIXTU
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    package, openapi, fixtures, spec_status, key_status = json.loads(result.stdout)
+    package, openapi, fixtures, spec_status, key_status, ui = json.loads(result.stdout)
     assert Path(package) == site / "linkup_emulator" / "__init__.py"
     assert Path(openapi) == site / "linkup_emulator" / "openapi.yaml"
     assert Path(fixtures) == site / "linkup_emulator" / "fixtures_default"
-    assert (spec_status, key_status) == (200, 200)
+    assert (spec_status, key_status, ui) == (200, 200, [200, 200])
 
 
 # the developer tooling ---------------------------------------------------------------------------

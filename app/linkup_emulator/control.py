@@ -3,13 +3,16 @@ clock and accounts' networks."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
 
 from linkup_emulator import envelope
+from linkup_emulator.actions import lists, recommendations
+from linkup_emulator.actions.base import Context, Plan
+from linkup_emulator.actions.params import MAX_OFFSET
 from linkup_emulator.clock import LATEST, ClockState, format_instant, parse_instant
 from linkup_emulator.emulator import MAX_BODY, Emulator, account_item
 from linkup_emulator.errors import ApiError, CodedError
@@ -119,6 +122,18 @@ async def report(emulator: Emulator, api_key: str) -> dict[str, object]:
     }
 
 
+async def tenants(emulator: Emulator) -> list[tuple[str, dict[str, object]]]:
+    """Every tenant's key and report, keys sorted (the dashboard's first page); a tenant reset
+    away between the two reads is left out."""
+    found = []
+    for api_key in await emulator.store.api_keys():
+        try:
+            found.append((api_key, await report(emulator, api_key)))
+        except Missing:
+            continue
+    return found
+
+
 async def create_tenant(emulator: Emulator, raw: bytes | None) -> dict[str, object]:
     spec = parse(TenantSpec, raw)
     if not await emulator.store.create_tenant(spec, born=await emulator.now()):
@@ -157,7 +172,13 @@ async def reset(emulator: Emulator, api_key: str | None) -> dict[str, object]:
     return {"reset": "all" if api_key is None else "tenant", "api_key": mask(api_key)}
 
 
-async def journal(emulator: Emulator, query: Mapping[str, str]) -> dict[str, object]:
+async def journal(
+    emulator: Emulator,
+    query: Mapping[str, str],
+    key_view: Callable[[str | None], object] = mask,
+) -> dict[str, object]:
+    """The journal, newest first; each row's key as `key_view` shows it (masked; the dashboard
+    adds its tenant link)."""
     limit = parse_whole(query.get("limit", "100"), 1, JOURNAL_LIMIT_MAX)
     if limit is None:
         raise ControlError(f"limit must be an integer from 1 to {JOURNAL_LIMIT_MAX}")
@@ -168,7 +189,7 @@ async def journal(emulator: Emulator, query: Mapping[str, str]) -> dict[str, obj
             "time": entry.time,
             "method": entry.method,
             "path": entry.path,
-            "api_key": mask(entry.api_key),
+            "api_key": key_view(entry.api_key),
             "account_id": entry.account_id,
             "action": entry.action,
             "status": entry.status,
@@ -472,3 +493,45 @@ async def respond(
     if found is None:
         raise Missing("no account has this account_id")
     return found
+
+
+NETWORK_PAGE_MAX = 200
+
+
+def _plan_data(plan: Plan) -> dict[str, Any]:
+    raw = plan.data if isinstance(plan.data, bytes) else b"".join(plan.data)
+    data: dict[str, Any] = orjson.loads(raw)
+    return data
+
+
+async def network_lists(
+    emulator: Emulator, account_id: str, offset: int, count: int
+) -> dict[str, object]:
+    """A page of the account's connections and of its visible PYMK, as `list_connections` and
+    `recommendations` answer them: the actions' own plans, read at the owner's time, with no
+    call made (nothing debited, nothing journaled)."""
+    if not (0 <= offset <= MAX_OFFSET and 1 <= count <= NETWORK_PAGE_MAX):
+        raise ControlError(f"offset must be 0 to {MAX_OFFSET}, count 1 to {NETWORK_PAGE_MAX}")
+    account = await emulator.store.account(account_id)
+    if account is None:
+        raise Missing("no account has this account_id")
+    now = await emulator.now(account.api_key)
+    assert now is not None
+    graph = await emulator.graph(account, fresh=True)
+    context = Context(account, emulator.generator, now, graph)
+    connections = _plan_data(lists.list_connections(context, {"count": count, "offset": offset}))
+    visible = graph.pool.size - len(graph.pymk_skip())
+    shown = min(offset + count, visible, recommendations.MAX_COUNT)
+    pymk: list[dict[str, Any]] = []
+    if shown > offset:
+        page = _plan_data(recommendations.plan(context, {"count": shown}))
+        pymk = page["recommendations"][offset:]
+    return {
+        "account_id": account_id,
+        "offset": offset,
+        "count": count,
+        "connections": connections["connections"],
+        "connections_total": connections["total_available_results"],
+        "pymk": pymk,
+        "pymk_total": min(visible, recommendations.MAX_COUNT),
+    }

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 
 from linkup_emulator import __version__, fixtures
 from linkup_emulator.api import control as control_routes
-from linkup_emulator.api import docs, network, paths
+from linkup_emulator.api import docs, network, paths, ui
 from linkup_emulator.api.errors import api_error, control_error
 from linkup_emulator.api.guard import HostPolicy, RequestGuard
 from linkup_emulator.api.middleware import EnvelopeCORSMiddleware, Observability
@@ -108,7 +108,7 @@ async def on_validation_error(request: Request, exc: Exception) -> Response:
     return api_error(request, InvalidParams(message))
 
 
-ENDPOINTS = {**control_routes.ENDPOINTS, **docs.ENDPOINTS}
+ENDPOINTS = {**control_routes.ENDPOINTS, **docs.ENDPOINTS, **ui.ENDPOINTS}
 
 # FastAPI's native OpenTelemetry (newer releases) asks the global providers whether to trace on
 # every request (~10 us of a ~70 us call, measured in process); the emulator's metrics are
@@ -189,6 +189,7 @@ def create_app(settings: Settings | None = None, *, wall: Clock | None = None) -
             include_in_schema=False,
         )
     app.mount(paths.ASSETS, docs.SWAGGER_ASSETS, name="docs-assets")
+    app.mount(paths.UI_ASSETS, ui.ASSETS, name="ui-assets")
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(ControlError, on_control_error)
     app.add_exception_handler(HTTPException, on_http_error)

@@ -12,7 +12,7 @@ from linkup_emulator.main import create_app
 from linkup_emulator.network.invitations import DAY
 from linkup_emulator.settings import Settings
 
-DEMO = {"x-api-key": "demo_key"}
+DEMO = {"x-api-key": "network_key"}
 JANE = "https://www.linkedin.com/in/jane-doe-42"
 
 
@@ -29,8 +29,13 @@ def call(client: TestClient, account: str, action: str, **params: Any) -> Any:
 
 
 def test_acc_demo_starts_with_pending_invitations_both_ways(client: TestClient) -> None:
-    received = call(client, "acc_demo", "list_invitations").json()["data"]
-    sent = call(client, "acc_demo", "list_sent").json()["data"]
+    demo = {"x-api-key": "demo_key"}
+    asked = {"account_id": "acc_demo", "params": {}}
+    received = client.post(
+        "/v2/network", json={**asked, "action": "list_invitations"}, headers=demo
+    )
+    sent = client.post("/v2/network", json={**asked, "action": "list_sent"}, headers=demo)
+    received, sent = received.json()["data"], sent.json()["data"]
     assert (received["total_available_results"], sent["total_available_results"]) == (12, 5)
 
 

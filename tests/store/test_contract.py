@@ -89,6 +89,17 @@ async def test_a_created_tenant_reads_back(store: Store) -> None:
     assert await store.account("acc_nobody") is None
 
 
+async def test_api_keys_lists_every_tenant_sorted_and_forgets_reset_ones(store: Store) -> None:
+    assert await store.api_keys() == []
+    for key in ("zeta", "alpha", "mid"):
+        assert await store.create_tenant(tenant(key))
+    assert await store.api_keys() == ["alpha", "mid", "zeta"]
+    await store.seed_fixtures([tenant("fixture")])
+    assert await store.api_keys() == ["alpha", "fixture", "mid", "zeta"]
+    assert await store.reset(None)  # runtime tenants go, fixture ones stay
+    assert await store.api_keys() == ["fixture"]
+
+
 async def test_display_credits_is_read_back_only_while_unmetered(store: Store) -> None:
     """What GET /v2/credits shows an unmetered tenant; the balance itself stays None."""
     assert await store.create_tenant(tenant("k", None, display_credits=250))

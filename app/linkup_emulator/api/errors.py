@@ -1,4 +1,5 @@
-"""Errors as responses: the vendor's envelope on v2 paths, plain JSON on the control plane's."""
+"""Errors as responses: the vendor's envelope on v2 paths, plain JSON on the control plane's,
+an HTML page on the dashboard's (people read those)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from linkup_emulator import envelope
-from linkup_emulator.api.paths import is_control, local, route_action
+from linkup_emulator.api.paths import is_control, is_ui, local, route_action
 from linkup_emulator.clock import Clock
 from linkup_emulator.control import ControlError
 from linkup_emulator.errors import ApiError
@@ -47,5 +48,9 @@ def api_error(request: Request, error: ApiError) -> Response:
 
 def control_error(request: Request, error: ControlError) -> Response:
     request.state.code = error.code
+    if is_ui(local(request.scope)):
+        from linkup_emulator.api.ui.render import error_page
+
+        return error_page(request, error.status, error.code, error.message, error.headers)
     body = control_body(error.code, error.message)
     return Response(body, error.status, error.headers, media_type=JSON)

@@ -3,6 +3,7 @@ access line and the v2 journal row (written by the emulator); and CORS."""
 
 from __future__ import annotations
 
+import html
 import logging
 import os
 import re
@@ -16,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from linkup_emulator import __version__
 from linkup_emulator.api.errors import body_for_path
-from linkup_emulator.api.paths import is_v2, label, local, route_action
+from linkup_emulator.api.paths import is_ui, is_v2, label, local, route_action
 from linkup_emulator.clock import Clock
 from linkup_emulator.control import mask, masked_path
 from linkup_emulator.emulator import Emulator, Trace
@@ -27,6 +28,15 @@ from linkup_emulator.store import StoreFailure
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _VERSION = __version__.encode()
+
+
+def internal_error_page(message: str) -> bytes:
+    """The dashboard's last-resort 500: plain on purpose, as what failed may be the templates."""
+    return (
+        b"<!doctype html><html lang=en><meta charset=utf-8><title>Internal error</title>"
+        b"<h1>Internal error</h1><p>" + html.escape(message).encode() + b"</p>"
+        b'<p><a href="/_emulator/ui">Back to the dashboard</a></p></html>'
+    )
 
 
 class Observability:
@@ -81,18 +91,23 @@ class Observability:
         state["code"] = "INTERNAL_ERROR"
         if not started:
             trace = state.get("trace")
-            body = body_for_path(
-                local(scope),
-                "INTERNAL_ERROR",
-                message,
-                now=self.emulator.clock.now(),
-                action=trace.action if trace else None,
-            )
+            path = local(scope)
+            kind = b"application/json"
+            if is_ui(path):  # the dashboard's is a page
+                body, kind = internal_error_page(message), b"text/html; charset=utf-8"
+            else:
+                body = body_for_path(
+                    path,
+                    "INTERNAL_ERROR",
+                    message,
+                    now=self.emulator.clock.now(),
+                    action=trace.action if trace else None,
+                )
             await send_with_headers(
                 {
                     "type": "http.response.start",
                     "status": 500,
-                    "headers": [(b"content-type", b"application/json")],
+                    "headers": [(b"content-type", kind)],
                 }
             )
             await send({"type": "http.response.body", "body": body})

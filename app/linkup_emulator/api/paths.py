@@ -16,6 +16,8 @@ from starlette.types import Scope
 V2 = "/v2"
 CONTROL = "/_emulator"
 ASSETS = "/docs/assets"  # a mount: GET and HEAD of any file under it
+UI = "/_emulator/ui"  # the dashboard: HTML pages and forms, for people (not in openapi.yaml)
+UI_ASSETS = "/_emulator/ui/static"  # a mount, as ASSETS: the dashboard's styles, script, icon
 UNKNOWN_ACTION = "unknown"  # what an error on a path no v2 route matches carries
 
 
@@ -101,6 +103,32 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/_emulator/faults", "list_faults"),
     Route("DELETE", "/_emulator/faults", "delete_faults"),
     Route("DELETE", "/_emulator/faults/{fault_id}", "delete_fault"),
+    # the dashboard (api/ui): pages, then the forms they post, each over a control.py function
+    Route("GET", "/_emulator/ui", "ui_tenants"),
+    Route("GET", "/_emulator/ui/tenants/{tenant_id}", "ui_tenant"),
+    Route("GET", "/_emulator/ui/accounts/{account_id}", "ui_account"),
+    Route("GET", "/_emulator/ui/journal", "ui_journal"),
+    Route("GET", "/_emulator/ui/journal/stream", "ui_journal_stream"),
+    Route("GET", "/_emulator/ui/clock", "ui_clock"),
+    Route("GET", "/_emulator/ui/login", "ui_login_page"),
+    Route("POST", "/_emulator/ui/login", "ui_login"),
+    Route("POST", "/_emulator/ui/logout", "ui_logout"),
+    Route("POST", "/_emulator/ui/tenants", "ui_create_tenant"),
+    Route("POST", "/_emulator/ui/tenants/{tenant_id}/credits", "ui_set_credits"),
+    Route("POST", "/_emulator/ui/tenants/{tenant_id}/rate-limit", "ui_set_rate_limit"),
+    Route("POST", "/_emulator/ui/tenants/{tenant_id}/reset", "ui_reset_tenant"),
+    Route("POST", "/_emulator/ui/tenants/{tenant_id}/faults", "ui_add_fault"),
+    Route("POST", "/_emulator/ui/tenants/{tenant_id}/clock", "ui_move_tenant_clock"),
+    Route("POST", "/_emulator/ui/faults/{fault_id}/delete", "ui_delete_fault"),
+    Route("POST", "/_emulator/ui/accounts/{account_id}/status", "ui_set_status"),
+    Route("POST", "/_emulator/ui/accounts/{account_id}/invitations", "ui_arrive"),
+    Route(
+        "POST",
+        "/_emulator/ui/accounts/{account_id}/invitations/{invitation_id}/respond",
+        "ui_respond",
+    ),
+    Route("POST", "/_emulator/ui/reset", "ui_reset_all"),
+    Route("POST", "/_emulator/ui/clock", "ui_move_clock"),
     # the contract, its docs, metrics
     Route("GET", "/openapi.yaml", "openapi_yaml"),
     Route("GET", "/openapi.json", "openapi_json"),
@@ -123,6 +151,11 @@ def is_v2(path: str) -> bool:
 def is_control(path: str) -> bool:
     """The control plane's own paths (not, say, /_emulatorx)."""
     return _under(path, CONTROL)
+
+
+def is_ui(path: str) -> bool:
+    """The dashboard's paths, inside the control plane's: their errors are HTML pages."""
+    return _under(path, UI)
 
 
 V2_ROUTES = tuple(route for route in ROUTES if is_v2(route.template))
@@ -165,9 +198,14 @@ def matching(path: str) -> list[Route]:
     return [route for route in ROUTES if route.match(path) is not None]
 
 
+def _mounted(path: str) -> bool:
+    """A file under one of the static mounts (the mount's own path is no file)."""
+    return any(_under(path, mount) and path != mount for mount in (ASSETS, UI_ASSETS))
+
+
 def allowed(path: str) -> list[str]:
     """Every method some route takes on this path, for a 405's Allow header."""
-    if _under(path, ASSETS) and path != ASSETS:
+    if _mounted(path):
         return ["GET", "HEAD"]
     return sorted({method for route in matching(path) for method in route.methods})
 
@@ -184,6 +222,7 @@ def route_action(path: str, method: str | None = None) -> str:
 
 def label(path: str) -> str:
     """A low-cardinality name for metrics: the matched route's template."""
-    if _under(path, ASSETS) and path != ASSETS:
-        return ASSETS
+    for mount in (ASSETS, UI_ASSETS):
+        if _under(path, mount) and path != mount:
+            return mount
     return next((r.template for r in ROUTES if r.match(path) is not None), "unmatched")

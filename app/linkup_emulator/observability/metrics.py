@@ -18,13 +18,18 @@ from prometheus_client import (
 from linkup_emulator.control import mask
 
 
+def tenant_digest(api_key: str | None, secret: bytes = b"") -> str:
+    """HMAC-SHA256 of the key, in hex: its first 6 characters tell tenants apart in labels, its
+    first 16 name a tenant in the dashboard's URLs."""
+    return hmac.new(secret, (api_key or "").encode(), hashlib.sha256).hexdigest()
+
+
 def tenant_label(api_key: str | None, secret: bytes = b"") -> str:
     """The masked key, which two keys can share ("****_key"), plus 6 hex of an HMAC-SHA256 of
     it so their credits stay apart: "****_key#7f4711" for demo_key without a secret. The secret
     is the admin token when one is set: /metrics is open, and with the mask's length and last
     4 characters an unkeyed hash would let a short key be guessed offline."""
-    digest = hmac.new(secret, (api_key or "").encode(), hashlib.sha256).hexdigest()[:6]
-    return f"{mask(api_key)}#{digest}"
+    return f"{mask(api_key)}#{tenant_digest(api_key, secret)[:6]}"
 
 
 MAX_TENANT_SERIES = 1000  # past it, credits add up under one "other" tenant label

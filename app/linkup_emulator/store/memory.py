@@ -171,6 +171,10 @@ class MemoryStore(MemoryHooks):
             found = self._tenants.get(api_key)
             return found.public() if found else None
 
+    async def api_keys(self) -> list[str]:
+        with self._lock:
+            return sorted(self._tenants)
+
     async def lookup(self, api_key: str, account_id: str | None) -> Lookup:
         with self._lock:
             found = self._tenants.get(api_key)

@@ -193,6 +193,7 @@ TENANT = _Script(
     reads=True,
 )
 CLOCK = _Script("return redis.call('HMGET', KEYS[1], 'frozen', 'offset')", reads=True)
+API_KEYS = _Script("return redis.call('SMEMBERS', KEYS[1])", reads=True)
 RECORD = _Script(lua.RECORD)
 JOURNAL = _Script(lua.JOURNAL, reads=True)
 FAULT_ADD = _Script(lua.FAULT_ADD)
@@ -324,6 +325,10 @@ class RedisStore(RedisHooks):
     async def tenant(self, api_key: str) -> Tenant | None:
         row = await self._run(TENANT, (self._tag(api_key) + "tenant",))
         return _tenant(api_key, row, row[4], row[5])
+
+    async def api_keys(self) -> list[str]:
+        keys: list[bytes] = await self._run(API_KEYS, (self._global + "tenants",))
+        return sorted(key.decode() for key in keys)
 
     async def lookup(self, api_key: str, account_id: str | None) -> Lookup:
         named = account_id is not None

@@ -443,6 +443,11 @@ class SqliteStore(SqliteHooks):
         )
         return Tenant(*row) if row else None  # type: ignore[arg-type]
 
+    async def api_keys(self) -> list[str]:
+        with self._lock:
+            rows = self._db.execute("SELECT api_key FROM tenants ORDER BY api_key").fetchall()
+        return [row[0] for row in rows]
+
     async def lookup(self, api_key: str, account_id: str | None) -> Lookup:
         # One statement for the four reads every v2 request starts with.
         row = self._one(
