@@ -46,6 +46,10 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "write_timeout_s": (30.0, "30.0"),
     "shutdown_timeout_s": (5, "5"),
     "people_cache_mb": (64, "64"),
+    "webhook_hosts": (["127.0.0.1", "localhost"], "127.0.0.1,localhost"),
+    "webhook_retry_base_s": (1.0, "1.0"),
+    "webhook_timeout_s": (5.0, "5.0"),
+    "webhook_sweep_s": (2.0, "2.0"),
 }
 
 # A tenant without its own rate limit, so it reports the server's EMULATOR_RATE_LIMIT.

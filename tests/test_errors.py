@@ -835,7 +835,8 @@ def test_a_delay_wrapped_in_a_no_break_space_is_refused(client: TestClient) -> N
         ("POST", "/v2/profiles", "unknown"),
         ("GET", "/v2", "unknown"),
         ("GET", "/v2/", "unknown"),
-        ("DELETE", "/v2/webhooks/wh_1", "unknown"),
+        ("DELETE", "/v2/webhooks/wh_1", "delete_webhook"),
+        ("GET", "/v2/messages", "unknown"),
         ("POST", "/v2/network/", "unknown"),
         ("HEAD", "/v2/logs", "unknown"),
         # a wrong method too: the key is checked before the method is

@@ -49,6 +49,16 @@ def test_live_server(linkup_live):
     assert linkup_live.base_url.startswith("http://127.0.0.1:")
 
 
+def test_a_webhook_reaches_the_receiver_signed(linkup, linkup_receiver):
+    body = {"account_id": linkup.account_id, "url": linkup_receiver.url, "enable_signature": True}
+    made = linkup.client.post("/v2/webhooks", json=body).json()["data"]
+    linkup_receiver.secret = made["secret"]
+    linkup.client.post(f"/_emulator/accounts/{linkup.account_id}/invitations", json={})
+    [event] = linkup_receiver.wait(1)
+    assert event["event"]["type"] == "invitation_received"
+    assert linkup_receiver.deliveries[0].verified is True
+
+
 def test_same_seed_same_people(linkup, linkup_live):
     # One seed, one account id: the same people in process and over HTTP.
     here = linkup.recommendations(count=3).json()["data"]["recommendations"]
@@ -62,7 +72,7 @@ def test_same_seed_same_people(linkup, linkup_live):
 def test_users_can_write_tests_with_the_fixtures(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_user=USER_TESTS)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--linkup-seed", "user-seed")
-    result.assert_outcomes(passed=7)
+    result.assert_outcomes(passed=8)
 
 
 @pytest.mark.slow

@@ -48,6 +48,9 @@ from linkup_emulator.observability.logging import configure_logging, log
 from linkup_emulator.observability.metrics import Metrics
 from linkup_emulator.settings import Settings, explain
 from linkup_emulator.store import StoreConflict, StoreUnavailable, open_store
+from linkup_emulator.webhooks.delivery import Dispatcher
+from linkup_emulator.webhooks.events import Pipeline
+from linkup_emulator.webhooks.service import Webhooks
 
 T = TypeVar("T")
 
@@ -144,10 +147,14 @@ def create_app(settings: Settings | None = None, *, wall: Clock | None = None) -
     policy = Policy(settings.seed, settings.rate_limit, settings.journal_size)
     people = PeopleGenerator(settings.seed, cache_bytes=settings.people_cache_mb * 2**20)
     emulator = Emulator(policy, store, people, EmulatedClock(wall))
+    webhooks = _webhooks(emulator, settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if await store.hooks(None):  # a kept state's webhooks deliver again
+            webhooks.dispatcher.start()
         yield
+        await asyncio.to_thread(webhooks.dispatcher.close)
         await store.close()  # whatever the backend still holds back
 
     app = FastAPI(
@@ -162,6 +169,7 @@ def create_app(settings: Settings | None = None, *, wall: Clock | None = None) -
         **NO_TELEMETRY,
     )
     app.state.emulator = emulator
+    app.state.webhooks = webhooks
     token = settings.admin_token
     app.state.admin_token = token.get_secret_value().encode() if token else None
     app.state.metrics = Metrics(app.state.admin_token or b"")
@@ -205,6 +213,28 @@ def create_app(settings: Settings | None = None, *, wall: Clock | None = None) -
     )
     app.add_middleware(Observability, emulator=emulator, metrics=app.state.metrics)
     return app
+
+
+def _webhooks(emulator: Emulator, settings: Settings) -> Webhooks:
+    """The webhooks' service, its event pipeline over the graph, and the dispatcher thread."""
+    pipeline = Pipeline(
+        emulator.store,
+        settings.seed,
+        emulator.now,
+        emulator.clock.wall.now,
+        emulator.graph_events,
+    )
+    dispatcher = Dispatcher(
+        emulator.store,
+        pipeline,
+        hosts=settings.webhook_hosts,
+        retry_base_s=settings.webhook_retry_base_s,
+        timeout_s=settings.webhook_timeout_s,
+        sweep_s=settings.webhook_sweep_s,
+        journal_size=settings.journal_size,
+        now=emulator.now,
+    )
+    return Webhooks(emulator, pipeline, dispatcher, settings.webhook_hosts)
 
 
 _default: FastAPI | None = None

@@ -413,3 +413,131 @@ def linkup_live(linkup_server: LiveServer, request: pytest.FixtureRequest) -> It
     """A fresh tenant on a real server at `linkup_live.base_url` (127.0.0.1, free port)."""
     with httpx.Client(base_url=linkup_server.base_url, timeout=30) as client:
         yield from _started(_fresh_tenant(client, linkup_server.base_url, request), request)
+
+
+# -- a webhook receiver -----------------------------------------------------------------------
+
+
+@dataclass
+class Delivery:
+    """One POST the receiver got: its headers (lower-case names), raw body, and whether its
+    signature checked out against the receiver's secret (None: no secret to check with)."""
+
+    headers: dict[str, str]
+    body: bytes
+    verified: bool | None
+    status: int  # what the receiver answered
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.body)
+
+
+class Receiver:
+    """An HTTP server on 127.0.0.1 (a free port) that takes webhook deliveries: `url` is what
+    to register; with `secret` set, each delivery's X-Linkup-Signature is verified with the
+    vendor's scheme (v1=hex hmac_sha256(secret, "<timestamp>.<body>"), skew at most 5 min)
+    and a bad one answered 401. `fail(n)` answers the next n deliveries 500."""
+
+    SKEW_S = 300
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        receiver = self
+        self.secret: str | None = None
+        self.deliveries: list[Delivery] = []
+        self._failures = 0
+        self._changed = threading.Condition()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length)
+                status = receiver._take(dict(self.headers.items()), body)
+                self.send_response(status)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *_: Any) -> None:  # quiet: pytest shows what failed
+                pass
+
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 128  # the default 5 refuses a burst of deliveries
+            daemon_threads = True
+
+            def verify_request(self, request: Any, client_address: Any) -> bool:
+                with receiver._changed:
+                    receiver.connections += 1
+                return True
+
+        self.connections = 0  # TCP connections accepted, deliveries or not
+        self._server = Server(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hook"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+
+    def _take(self, raw: dict[str, str], body: bytes) -> int:
+        headers = {k.lower(): v for k, v in raw.items()}
+        verified = None if self.secret is None else self.verify(headers, body, self.secret)
+        with self._changed:
+            if self._failures:
+                self._failures -= 1
+                status = 500
+            else:
+                status = 401 if verified is False else 200
+            self.deliveries.append(Delivery(headers, body, verified, status))
+            self._changed.notify_all()
+        return status
+
+    @classmethod
+    def verify(cls, headers: dict[str, str], body: bytes, secret: str) -> bool:
+        import hashlib
+        import hmac
+
+        stamp = headers.get("x-linkup-timestamp", "")
+        if not stamp.isdigit() or abs(time.time() - int(stamp)) > cls.SKEW_S:
+            return False
+        mac = hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256)
+        return hmac.compare_digest(f"v1={mac.hexdigest()}", headers.get("x-linkup-signature", ""))
+
+    def fail(self, times: int) -> None:
+        with self._changed:
+            self._failures = times
+
+    @property
+    def events(self) -> list[Any]:
+        """The bodies of the deliveries accepted (answered 200), in arrival order."""
+        with self._changed:
+            return [d.json() for d in self.deliveries if d.status == 200]
+
+    def wait(self, count: int = 1, timeout: float = 15.0) -> list[Any]:
+        """Block until `count` deliveries were accepted; their bodies."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while sum(d.status == 200 for d in self.deliveries) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(
+                        f"{count} webhook deliveries expected within {timeout} s; got"
+                        f" {[(d.status, d.body[:80]) for d in self.deliveries]}"
+                    )
+                self._changed.wait(left)
+        return self.events
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def linkup_receiver() -> Iterator[Receiver]:
+    """A webhook receiver on 127.0.0.1: register `linkup_receiver.url`, set `.secret` to the
+    one the create call returned, then `.wait()` for the verified events."""
+    receiver = Receiver()
+    yield receiver
+    receiver.close()

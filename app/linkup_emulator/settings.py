@@ -55,6 +55,19 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="comma-separated origins allowed by CORS ('*' for any)"
     )
+    webhook_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1", "localhost"],
+        description="comma-separated hosts webhooks may target, compared literally ('*' for any)",
+    )
+    webhook_retry_base_s: float = Field(
+        1.0, gt=0, le=60, description="first retry delay of a failed delivery (then x2, 5 retries)"
+    )
+    webhook_timeout_s: float = Field(
+        5.0, gt=0, le=60, description="seconds a webhook receiver has to answer one delivery"
+    )
+    webhook_sweep_s: float = Field(
+        2.0, gt=0, le=3600, description="real seconds between sweeps for due events and charges"
+    )
 
     allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(DEFAULT_ALLOWED_HOSTS),
@@ -82,7 +95,7 @@ class Settings(BaseSettings):
     def _lower(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
 
-    @field_validator("cors_origins", "allowed_hosts", mode="before")
+    @field_validator("cors_origins", "allowed_hosts", "webhook_hosts", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         if isinstance(value, str):

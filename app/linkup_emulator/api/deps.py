@@ -27,7 +27,7 @@ EmulatorDep = Annotated[Emulator, Depends(get_emulator)]
 def trace(request: Request) -> Trace:
     """The trace the error handlers and the journal read back from the request's state; its
     action starts as the route's own name, until a body names one."""
-    found = Trace(route_action(local(request.scope)))
+    found = Trace(route_action(local(request.scope), request.method))
     request.state.trace = found
     return found
 

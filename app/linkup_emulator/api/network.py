@@ -13,12 +13,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from fastapi import Request, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from linkup_emulator.api import paths
+from linkup_emulator.api import paths, webhooks
 from linkup_emulator.api.deps import emulator_of, read_body, trace
 from linkup_emulator.api.errors import JSON, api_error
 from linkup_emulator.errors import ApiError
 
 _NO_QUERY: Mapping[str, str] = {}
+GRAPH_WRITES = frozenset({"invite", "accept", "decline", "withdraw"})  # the actions that change it
 
 
 def query(request: Request) -> Mapping[str, str]:
@@ -30,6 +31,9 @@ async def network(request: Request) -> Response:
     raw = await read_body(request)
     found = trace(request)
     body = await emulator_of(request).network(found, request.headers, raw, query(request))
+    if found.action in GRAPH_WRITES and found.account_id is not None:
+        # Its webhooks' events are swept off this path (a no-op while none exist).
+        request.app.state.webhooks.dispatcher.changed(found.account_id)
     return Response(body, media_type=JSON)
 
 
@@ -57,6 +61,7 @@ ENDPOINTS: dict[str, Callable[[Request], Awaitable[Response]]] = {
     "get_credits": get_credits,
     "list_accounts": list_accounts,
     "get_account": get_account,
+    **webhooks.ENDPOINTS,
 }
 
 

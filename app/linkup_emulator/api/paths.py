@@ -73,6 +73,17 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/v2/credits", "get_credits"),
     Route("GET", "/v2/accounts", "list_accounts"),
     Route("GET", "/v2/accounts/{account_id}", "get_account"),
+    Route("POST", "/v2/webhooks", "create_webhook"),
+    Route("GET", "/v2/webhooks", "list_webhooks"),
+    Route("PUT", "/v2/webhooks/{webhook_id}", "update_webhook"),
+    Route("DELETE", "/v2/webhooks/{webhook_id}", "delete_webhook"),
+    Route("POST", "/v2/webhooks/{webhook_id}/start", "start_webhook"),
+    Route("POST", "/v2/webhooks/{webhook_id}/stop", "stop_webhook"),
+    Route("POST", "/v2/webhooks/{webhook_id}/rotate-secret", "rotate_webhook_secret"),
+    Route("DELETE", "/v2/webhooks/{webhook_id}/secret", "delete_webhook_secret"),
+    Route("GET", "/v2/webhooks/{webhook_id}/events", "poll_webhook_events"),
+    Route("GET", "/v2/webhooks/{webhook_id}/stream", "stream_webhook_events"),
+    Route("GET", "/v2/logs", "list_logs"),
     # the control plane
     Route("GET", "/_emulator/health", "health"),
     Route("POST", "/_emulator/reset", "reset"),
@@ -199,8 +210,13 @@ def allowed(path: str) -> list[str]:
     return sorted({method for route in matching(path) for method in route.methods})
 
 
-def route_action(path: str) -> str:
-    """The v2 route's own action name, for errors answered before any body was read."""
+def route_action(path: str, method: str | None = None) -> str:
+    """The v2 route's own action name, for errors answered before any body was read: the
+    route of this method where several share the path (GET and POST /v2/webhooks)."""
+    if method is not None:
+        found = v2_route(method, path)
+        if found is not None:
+            return found[0].name
     return next((r.name for r in V2_ROUTES if r.match(path) is not None), UNKNOWN_ACTION)
 
 

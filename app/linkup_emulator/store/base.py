@@ -18,6 +18,7 @@ import orjson
 
 from linkup_emulator.clock import ClockState
 from linkup_emulator.models import DEFAULT_NETWORK, AccountSpec, FaultSpec, Network, TenantSpec
+from linkup_emulator.store.hooks import HookStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +251,7 @@ def matches(spec: FaultSpec, api_key: str, account_id: str | None, action: str) 
     )
 
 
-class Store(Protocol):
+class Store(HookStore, Protocol):
     """State of all tenants. Every method is atomic; implementations are safe to share across
     tasks and threads, and those with a shared medium (a file) across processes."""
 

@@ -35,6 +35,7 @@ from linkup_emulator.store.base import (
     matches,
     new_account,
 )
+from linkup_emulator.store.memory_hooks import MemoryHooks
 
 
 @dataclass(slots=True)
@@ -78,7 +79,7 @@ class _Graph:
     seq: int = 0
 
 
-class MemoryStore:
+class MemoryStore(MemoryHooks):
     """State of one process, for as long as it runs."""
 
     name = "memory"
@@ -99,6 +100,7 @@ class MemoryStore:
         self._graphs: dict[str, _Graph] = {}
         self._clock = self._initial_clock = SYSTEM_CLOCK
         self._clock_seeded = False
+        self._hooks_reset(None)
         self._epochs = itertools.count(1)
         self._generation = 0  # the last tenant generation given (never reused)
 
@@ -128,6 +130,7 @@ class MemoryStore:
         self._windows.pop(api_key, None)
         self._journal = deque(row for row in self._journal if row[1].api_key != api_key)
         self._faults = {n: r for n, r in self._faults.items() if r.spec.match.api_key != api_key}
+        self._hooks_reset(api_key)
         self._fault_index = None
 
     async def seed_fixtures(self, tenants: list[TenantSpec], born: float | None = None) -> None:
@@ -420,6 +423,7 @@ class MemoryStore:
                 self._fault_index = None
                 self._fault_id = 0
                 self._graphs.clear()
+                self._hooks_reset(None)
                 self._clock = self._initial_clock
                 for spec, born in fixtures:
                     self._insert(spec, runtime=False, born=born)

@@ -48,6 +48,7 @@ from linkup_emulator.store.base import (
     fault_number,
     new_account,
 )
+from linkup_emulator.store.redis_hooks import RedisHooks
 
 DEFAULT_PREFIX = "linkup:"
 # A call never waits longer than this on a Redis that stopped answering (it then fails: 500).
@@ -232,7 +233,7 @@ class _Rows:
     writing: bool = False
 
 
-class RedisStore:
+class RedisStore(RedisHooks):
     """State in one Redis database, under `prefix`; shared by every process that opens it."""
 
     name = "redis"

@@ -414,7 +414,8 @@ return 1
 """
 
 # One tenant back to how it was loaded or created: its accounts, graphs, usage, window,
-# journal and rules go, then it comes back from its image. ARGV: prefix, api_key.
+# journal, rules and webhooks (redis_hooks.py) go, then it comes back from its image.
+# ARGV: prefix, api_key.
 RESET_ONE = """
 local key = ARGV[2]
 local t = T(key)
@@ -425,6 +426,10 @@ for _, id in ipairs(redis.call('LRANGE', t .. 'order', 0, -1)) do
   redis.call('HDEL', G .. 'owners', id)
 end
 redis.call('DEL', t .. 'tenant', t .. 'order', t .. 'usage', t .. 'rate', t .. 'journal')
+for _, id in ipairs(redis.call('LRANGE', t .. 'hook_order', 0, -1)) do
+  redis.call('DEL', t .. 'hz:' .. id, t .. 'hb:' .. id)
+end
+redis.call('DEL', t .. 'hooks', t .. 'hook_order', t .. 'hook_seq', t .. 'cursors')
 redis.call('SREM', G .. 'journals', t .. 'journal')
 for _, n in ipairs(redis.call('ZRANGE', G .. 'faults', 0, -1)) do
   if redis.call('HGET', G .. 'f:' .. n, 'key') == key then drop_rule(n) end

@@ -42,6 +42,7 @@ from linkup_emulator.store.base import (
     new_account,
     new_epoch,
 )
+from linkup_emulator.store.sqlite_hooks import SqliteHooks
 
 # A tenant's display_credits lives in its spec (no column, so state files need no migration);
 # it is read only while the tenant is unmetered, the one time it is shown.
@@ -245,7 +246,7 @@ FLUSH_S = 0.1  # and the longest a row waits
 MIN_FREE = 64 * 1024  # free bytes under which health says the disk is full
 
 
-class SqliteStore:
+class SqliteStore(SqliteHooks):
     """One connection per process, guarded by a lock; cross-process safety comes from SQLite."""
 
     name = "file"
@@ -280,6 +281,7 @@ class SqliteStore:
             self._db.execute("PRAGMA synchronous = NORMAL")
             with self._tx() as db:
                 _upgrade(db, path)
+                self._hooks_schema(db)
         except BaseException:
             self._db.close()
             raise
