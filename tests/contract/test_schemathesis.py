@@ -51,7 +51,7 @@ for configured in (schema, live_schema):
     )
     configured.config.generation.update(
         modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
-        max_examples=40 if configured is schema else 15,
+        max_examples=25 if configured is schema else 15,
         deterministic=True,
         # HTTP servers accept headers they don't know; only declared parameters are checked.
         allow_extra_parameters=False,
@@ -248,7 +248,7 @@ TestNetworkLinks = NetworkLinks.TestCase
 # Not derandomized: schemathesis tunes how often it follows a link from what earlier steps
 # answered, which hypothesis' replay of a fixed sequence takes for flaky data generation.
 TestNetworkLinks.settings = hypothesis.settings(
-    max_examples=30,
+    max_examples=20,
     stateful_step_count=10,
     deadline=None,
     database=None,
