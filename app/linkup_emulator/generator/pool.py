@@ -30,6 +30,7 @@ class Pool:
         "_first_names",
         "_fragments",
         "_hood",
+        "_items",
         "_lock",
         "_members",
         "_owner",
@@ -55,6 +56,7 @@ class Pool:
         self._vocab = vocabulary(country)
         self._hood = people.Neighbourhood(seed, account_id, connections)
         self._members: dict[tuple[bool, int], people.Member] = {}
+        self._items: dict[int, bytes] = {}
         self._fragments: list[bytes] = []
         self._first_names: dict[int, str] = {}
         self._connections: tuple[dict[str, str | None], ...] | None = None
@@ -119,6 +121,25 @@ class Pool:
                 if len(self._members) > 4096:
                     self._members.clear()
                 self._members[key] = found
+        return found
+
+    def connection_json(self, index: int) -> bytes:
+        """A connection-like member as list_connections shows it, as compact JSON (cached: a
+        page of 100 is then a join, not 100 dicts to build and encode)."""
+        found = self._items.get(index)
+        if found is None:
+            person = self.member(index, connection=True)
+            item = {
+                "name": person.name,
+                "job_title": person.headline,
+                "profile_url": f"{people.PROFILE_URL}{person.vanity}/",  # the vendor's slash
+                "profile_picture": person.picture,
+            }
+            found = bytes(memoryview(orjson.dumps(item)))
+            with self._lock:
+                if len(self._items) > 4096:
+                    self._items.clear()
+                self._items[index] = found
         return found
 
     def locate(self, vanity: str) -> tuple[bool, int] | None:
