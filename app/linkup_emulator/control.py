@@ -33,7 +33,7 @@ from linkup_emulator.network import CONNECTED, NONE, SENT, Graph, Record
 from linkup_emulator.network import graph as network
 from linkup_emulator.network.invitations import URN
 from linkup_emulator.network.members import vanity_of_url
-from linkup_emulator.store import Change, FaultRule
+from linkup_emulator.store import Account, Change, FaultRule
 
 JOURNAL_LIMIT_MAX = 10_000
 
@@ -355,14 +355,19 @@ def _member(graph: Graph, vanity: str) -> dict[str, object]:
     }
 
 
-async def network_view(emulator: Emulator, account_id: str) -> dict[str, object]:
-    """Counts and the pending invitations both ways, with their fates, at the owner's time."""
+async def owned_graph(emulator: Emulator, account_id: str) -> tuple[Account, float, Graph]:
+    """The account, its owner's time now, and its graph as the store has it (404 if none)."""
     account = await emulator.store.account(account_id)
     if account is None:
         raise Missing("no account has this account_id")
     now = await emulator.now(account.api_key)
     assert now is not None
-    graph = await emulator.graph(account, fresh=True)
+    return account, now, await emulator.graph(account, fresh=True)
+
+
+async def network_view(emulator: Emulator, account_id: str) -> dict[str, object]:
+    """Counts and the pending invitations both ways, with their fates, at the owner's time."""
+    account, now, graph = await owned_graph(emulator, account_id)
     lists = graph.lists(now)
     limit = account.network.weekly_invitation_limit
     sent = []
@@ -510,12 +515,7 @@ async def network_lists(
     call made (nothing debited, nothing journaled)."""
     if not (0 <= offset <= MAX_OFFSET and 1 <= count <= NETWORK_PAGE_MAX):
         raise ControlError(f"offset must be 0 to {MAX_OFFSET}, count 1 to {NETWORK_PAGE_MAX}")
-    account = await emulator.store.account(account_id)
-    if account is None:
-        raise Missing("no account has this account_id")
-    now = await emulator.now(account.api_key)
-    assert now is not None
-    graph = await emulator.graph(account, fresh=True)
+    account, now, graph = await owned_graph(emulator, account_id)
     context = Context(account, emulator.generator, now, graph)
     connections = _plan_data(lists.list_connections(context, {"count": count, "offset": offset}))
     visible = graph.pool.size - len(graph.pymk_skip())

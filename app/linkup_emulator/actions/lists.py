@@ -79,14 +79,36 @@ def list_connections(context: Context, params: dict[str, object]) -> Plan:
     return Plan(0 if cached else _cost(len(items)), data)
 
 
-def _invitation(graph: Graph, relation: Relation, now: float) -> dict[str, object]:
-    days = max(0, math.floor((now - relation.since) / DAY))
-    return {
-        "entity_urn": URN + graph.invitation_id(relation.vanity, relation.n),
-        "invitation_type": "CONNECTION",
-        "sent_time": f"{days}d",
-        "sent_time_days": days,
-    }
+def _invitations(
+    graph: Graph, pending: list[Relation], count: int, offset: int, now: float, *, received: bool
+) -> list[dict[str, object]]:
+    """A page of pending invitations as the vendor lists them: received ones name their
+    `sender` (with `profile_picture_url` and the `shared_secret` to answer them), sent ones
+    their `recipient` (with `profile_picture`) — the vendor's own two spellings."""
+    items: list[dict[str, object]] = []
+    for relation in pending[offset : offset + count]:
+        person = graph.person(relation.vanity, relation.origin)
+        days = max(0, math.floor((now - relation.since) / DAY))
+        member = {
+            "first_name": person.first_name,
+            "last_name": person.last_name,
+            "headline": person.headline,
+            "linkedin_url": PROFILE_URL + relation.vanity,
+            ("profile_picture_url" if received else "profile_picture"): person.picture,
+        }
+        item: dict[str, object] = {
+            "entity_urn": URN + graph.invitation_id(relation.vanity, relation.n)
+        }
+        if received:
+            item["shared_secret"] = graph.shared_secret(relation.vanity, relation.n)
+        item |= {
+            "sender" if received else "recipient": member,
+            "invitation_type": "CONNECTION",
+            "sent_time": f"{days}d",
+            "sent_time_days": days,
+        }
+        items.append(item)
+    return items
 
 
 def list_invitations(context: Context, params: dict[str, object]) -> Plan:
@@ -95,26 +117,7 @@ def list_invitations(context: Context, params: dict[str, object]) -> Plan:
     count, offset = _page(params)
     kind = invitation_type(params, None)
     pending = graph.lists(now).received if kind in (None, "CONNECTION") else []
-    items = []
-    for relation in pending[offset : offset + count]:
-        person = graph.person(relation.vanity, relation.origin)
-        item = _invitation(graph, relation, now)
-        items.append(
-            {
-                "entity_urn": item["entity_urn"],
-                "shared_secret": graph.shared_secret(relation.vanity, relation.n),
-                "sender": {
-                    "first_name": person.first_name,
-                    "last_name": person.last_name,
-                    "headline": person.headline,
-                    "linkedin_url": PROFILE_URL + relation.vanity,
-                    "profile_picture_url": person.picture,
-                },
-                "invitation_type": item["invitation_type"],
-                "sent_time": item["sent_time"],
-                "sent_time_days": item["sent_time_days"],
-            }
-        )
+    items = _invitations(graph, pending, count, offset, now, received=True)
     data = {
         "invitations": items,
         "total_results": len(items),
@@ -130,25 +133,7 @@ def list_sent(context: Context, params: dict[str, object]) -> Plan:
     count, offset = _page(params)
     kind = invitation_type(params, "CONNECTION")
     pending = graph.lists(now).sent if kind == "CONNECTION" else []
-    items = []
-    for relation in pending[offset : offset + count]:
-        person = graph.person(relation.vanity, relation.origin)
-        item = _invitation(graph, relation, now)
-        items.append(
-            {
-                "entity_urn": item["entity_urn"],
-                "recipient": {
-                    "first_name": person.first_name,
-                    "last_name": person.last_name,
-                    "headline": person.headline,
-                    "linkedin_url": PROFILE_URL + relation.vanity,
-                    "profile_picture": person.picture,
-                },
-                "invitation_type": item["invitation_type"],
-                "sent_time": item["sent_time"],
-                "sent_time_days": item["sent_time_days"],
-            }
-        )
+    items = _invitations(graph, pending, count, offset, now, received=False)
     data = {
         "invitations": items,
         "total_results": len(items),
