@@ -14,8 +14,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Awaitable, Callable
-
-import httpx
+from typing import TYPE_CHECKING
 
 from linkup_emulator import __version__, envelope
 from linkup_emulator.observability.logging import log
@@ -24,6 +23,9 @@ from linkup_emulator.store.hooks import Claim
 from linkup_emulator.webhooks.events import Pipeline
 from linkup_emulator.webhooks.signing import sign
 from linkup_emulator.webhooks.subscriptions import host_allowed
+
+if TYPE_CHECKING:
+    import httpx
 
 RETRIES = 5  # after the first attempt: 1, 2, 4, 8, 16 times the base (SPEC 1.8), then given up
 # POSTs in flight at once, per process: no more are claimed (a receiver is not flooded, and
@@ -120,6 +122,10 @@ class Dispatcher:
         wake = self._wake
         ready.set()
         sending: set[asyncio.Task[None]] = set()
+        # Imported here, in the delivery thread: with the dev tools installed httpx pulls in its
+        # CLI (click, rich, pygments), ~0.13 s that no server start should wait for.
+        import httpx
+
         timeout = httpx.Timeout(self.timeout_s)
         async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
             next_sweep, pause = 0.0, POLL_MIN_S
@@ -182,6 +188,8 @@ class Dispatcher:
         }
         if hook.secret is not None:
             headers["X-Linkup-Signature"] = sign(hook.secret, stamp, event.body)
+        import httpx
+
         started = time.perf_counter()
         status, code = 0, None
         if not host_allowed(url, self.hosts):  # the allowed hosts changed since it was made
