@@ -25,19 +25,9 @@ from linkup_emulator.store import (
     StoreConflict,
     Tenant,
 )
-from tests.support.stores import BACKENDS, DURABLE, Backend, backend, tenant
+from tests.support.stores import DURABLE, Backend, backend, tenant
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(params=BACKENDS)
-def state(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
-    return backend(request.param, tmp_path)
 
 
 @pytest.fixture

@@ -8,25 +8,14 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
 from linkup_emulator.store import Store
 from linkup_emulator.store.hooks import Claim, HookEvent, Webhook
-from tests.support.stores import BACKENDS, Backend, backend, tenant
+from tests.support.stores import Backend, tenant
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(params=BACKENDS)
-def state(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
-    return backend(request.param, tmp_path)
 
 
 @pytest.fixture

@@ -19,11 +19,6 @@ from tests.support.servers import free_port
 from tests.support.stores import tenant
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def _keys(url: str, prefix: str) -> list[str]:
     client = redis.Redis.from_url(url, decode_responses=True)
     try:

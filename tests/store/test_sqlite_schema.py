@@ -14,11 +14,6 @@ from linkup_emulator.store.sqlite import SCHEMA_VERSION, SqliteStore
 from tests.support.stores import tenant
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def version(path: Path) -> int:
     with sqlite3.connect(path) as db:
         (found,) = db.execute("PRAGMA user_version").fetchone()
